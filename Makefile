@@ -1,0 +1,32 @@
+# One command each: `make run` (demo trust domain on embedded defaults) and `make test`.
+VENV   ?= .venv
+PYTHON ?= python3
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: run test lint bench system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+run: $(STAMP) system-deps
+	$(VENV)/bin/ezz demo run demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check ezhengzhao tests bench
+	$(VENV)/bin/mypy --strict ezhengzhao
+
+test: $(STAMP) system-deps lint
+	$(VENV)/bin/pytest
+
+bench: $(STAMP) system-deps
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,126 @@
+"""Exceptions raised by ezhengzhao.
+
+Problems with a licence being verified are *results*, not exceptions: ``Verifier.verify``
+returns a ``VerificationResult`` for any document, however broken. Exceptions are for callers
+and configuration: malformed input handed to a codec, a wrong passphrase, an issuance that
+violates the catalogue, a verifier built without trust.
+
+The tree::
+
+    EzhengzhaoError
+    ├── InputError (also ValueError)     malformed input to a codec or loader
+    │   ├── LicenceFormatError            a licence document; ``.path`` names the field
+    │   ├── CodeError                     a 证照标识 / USCC / ID number / region code
+    │   ├── DecodeError                   JSON, DER, PEM, base64 that does not parse
+    │   └── KeyLoadError                  a key file that cannot be loaded
+    │       └── WrongPassphraseError
+    ├── CatalogueError                    a catalogue file or an unknown licence type
+    ├── CryptoError
+    │   ├── InvalidSignatureError         a signature does not verify
+    │   ├── AlgorithmMismatchError        a signature claims another algorithm than its key's
+    │   └── UnsupportedAlgorithmError     an algorithm or key type ezhengzhao does not know
+    ├── CertificateError                  a certificate or chain fails a check; ``.reason``
+    ├── SealError                         a GB/T 38540 seal cannot be made or fails a check
+    │   └── FontNotFoundError             no CJK font to draw the seal picture
+    ├── IssuanceError                     a draft cannot be issued as given
+    └── ConfigurationError                e.g. a Verifier without a trust store
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlgorithmMismatchError",
+    "CatalogueError",
+    "CertificateError",
+    "CodeError",
+    "ConfigurationError",
+    "CryptoError",
+    "DecodeError",
+    "EzhengzhaoError",
+    "FontNotFoundError",
+    "InputError",
+    "InvalidSignatureError",
+    "IssuanceError",
+    "KeyLoadError",
+    "LicenceFormatError",
+    "SealError",
+    "UnsupportedAlgorithmError",
+    "WrongPassphraseError",
+]
+
+
+class EzhengzhaoError(Exception):
+    """Base of every exception ezhengzhao raises on purpose."""
+
+
+class InputError(EzhengzhaoError, ValueError):
+    """Input handed to a codec or loader is malformed."""
+
+
+class LicenceFormatError(InputError):
+    """A licence document violates ``ezz/licence/1``; ``path`` names the offending field."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path else problem)
+
+
+class CodeError(InputError):
+    """A 证照标识, 统一社会信用代码, 公民身份号码 or 行政区划代码 is malformed."""
+
+
+class DecodeError(InputError):
+    """Bytes or text (JSON, DER, PEM, base64) do not parse."""
+
+
+class KeyLoadError(InputError):
+    """A key cannot be loaded (not PEM/DER, wrong type, unsupported curve)."""
+
+
+class WrongPassphraseError(KeyLoadError):
+    """An encrypted private key was given a wrong or missing passphrase."""
+
+
+class CatalogueError(EzhengzhaoError):
+    """A catalogue file is invalid, or a licence type is not in the catalogue."""
+
+
+class CryptoError(EzhengzhaoError):
+    """A cryptographic operation failed."""
+
+
+class InvalidSignatureError(CryptoError):
+    """A signature does not verify under the given key."""
+
+
+class AlgorithmMismatchError(CryptoError):
+    """A signature names another algorithm than the one bound to the verifying key."""
+
+
+class UnsupportedAlgorithmError(CryptoError):
+    """An algorithm identifier, key type or curve that ezhengzhao does not support."""
+
+
+class CertificateError(EzhengzhaoError):
+    """A certificate is malformed or fails a check; ``reason`` is a stable reason code."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class SealError(EzhengzhaoError):
+    """An electronic seal (GB/T 38540) cannot be made, or fails a check."""
+
+
+class FontNotFoundError(SealError):
+    """No font with Chinese glyphs was found to draw a seal picture or card."""
+
+
+class IssuanceError(EzhengzhaoError):
+    """A licence draft cannot be issued (catalogue violation, bad identifier, key mismatch)."""
+
+
+class ConfigurationError(EzhengzhaoError):
+    """ezhengzhao was configured in a way that cannot work (e.g. no trust store)."""

@@ -1,0 +1,25 @@
+"""Shared test fixtures: where the external vectors live, and a fixed clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_VECTORS = ROOT.parent / "shared" / "vectors"
+PROJECT_VECTORS = ROOT / "test_vectors"
+
+
+def shared_vectors(*parts: str) -> Path:
+    """Path inside ../shared/vectors, or a skip that says the folder is missing."""
+    path = SHARED_VECTORS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"external vectors not found at {path} (expected ../shared/vectors beside the repo)")
+    return path
+
+
+@pytest.fixture
+def fixed_now() -> datetime:
+    return datetime(2026, 6, 1, 8, 0, 0, tzinfo=UTC)

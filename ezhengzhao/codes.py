@@ -25,6 +25,7 @@ carry ``830000``, used in the residence permits of Taiwan residents.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -80,6 +81,9 @@ _TERM_REGION: Final = "行政区划代码"
 _DIGITS: Final = "0123456789"
 _ALNUM36: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+# Character values as dictionaries: every verification checks several codes.
+_ALNUM36_VALUE: Final = {c: i for i, c in enumerate(_ALNUM36)}
+_USCC_VALUE: Final = {c: i for i, c in enumerate(_USCC_ALPHABET)}
 _USCC_WEIGHTS: Final = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_WEIGHTS: Final = (3, 7, 9, 10, 5, 8, 4, 2)
 _ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -113,6 +117,8 @@ def _require_str(term: str, text: object) -> str:
 
 def _chars_problem(text: str, allowed: str, describe: str) -> str | None:
     """Name the first character of ``text`` not in ``allowed`` (positions count from 1)."""
+    if not text.strip(allowed):  # the common case: every character allowed
+        return None
     for position, char in enumerate(text, start=1):
         if char in allowed:
             continue
@@ -259,7 +265,7 @@ def is_valid_region_code(text: str) -> bool:
 
 def _org_value(char: str) -> int:
     # GB 11714 values letters A=10 … Z=35, whatever letter is used.
-    return _ALNUM36.index(char)
+    return _ALNUM36_VALUE[char]
 
 
 def _org_check(first8: str) -> str:
@@ -309,7 +315,7 @@ _USCC_DESCRIBE: Final = "digits and uppercase letters except I O S V Z"
 
 
 def _uscc_check(first17: str) -> str:
-    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    total = sum(map(int.__mul__, map(_USCC_VALUE.__getitem__, first17), _USCC_WEIGHTS))
     # 31 − (Σ mod 31) is 31 when Σ ≡ 0; the standard maps that to "0", hence the final mod.
     return _USCC_ALPHABET[(31 - total % 31) % 31]
 
@@ -334,6 +340,7 @@ def _uscc_region_problem(region: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _uscc_problem(text: str) -> str | None:
     """What is wrong with ``text`` as a USCC, ignoring the embedded organisation code."""
     problem = _length_problem(text, 18) or _chars_problem(text, _USCC_ALPHABET, _USCC_DESCRIBE)
@@ -544,7 +551,7 @@ def _mod_37_36(body: str) -> str:
     """ISO/IEC 7064 MOD 37,36 check character of ``body`` (characters of ``_ALNUM36``)."""
     p = 36
     for char in body:
-        p = (p + _ALNUM36.index(char)) % 36 or 36
+        p = (p + _ALNUM36_VALUE[char]) % 36 or 36
         p = (2 * p) % 37
     return _ALNUM36[(37 - p) % 36]
 
@@ -632,6 +639,12 @@ def parse_licence_id(text: str, *, strict_check: bool = True) -> LicenceId:
     so a verifier may treat that as a warning. Issuers never should.
     """
     text = _require_str(_TERM_LICENCE_ID, text)
+    return _parse_licence_id(text, strict_check)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_licence_id(text: str, strict_check: bool) -> LicenceId:
+    # Cached: a verifier reads each identifier twice (format, then identifier check).
     prefix = LICENCE_ID_ROOT + "."
     if not text.startswith(prefix):
         raise _fail(_TERM_LICENCE_ID, text, f"does not start with the root {prefix}")

@@ -7,7 +7,7 @@ SM2-with-SM3 ``1.2.156.10197.1.501`` without parameters, signature DER SEQUENCE{
 with the default GM/T 0009 identity); OpenSSL 3 verifies them with
 ``openssl verify -vfyopt distid:1234567812345678``. (OpenSSL attaches that identity to the
 target certificate only, so a chain with an SM2 intermediate fails in one command; every
-link verifies on its own — openssl/openssl#23471.)
+link verifies on its own.)
 
 Parsing (``Certificate.from_der``) knows no policy: it rejects only what is malformed.
 ``check_chain`` decides, raising ``CertificateError`` with one of these stable reasons:

@@ -1,0 +1,803 @@
+"""A demo trust domain — 演示信任域: two regions, their PKI, seals and sample licences.
+
+``ezz demo init DIR`` writes it; ``ezz demo verify DIR`` checks every sample against the
+verdict the manifest expects. Regions 上海 (310000) and 安徽 (340000) each have a root CA, a
+seal maker (制章者) and issuing authorities with seals; every catalogued licence type has a
+sample sealed with SM2, a few are sealed with ECDSA P-256 and Ed25519, and negative samples
+show each way a licence can fail.
+
+Keys in the demo are written unencrypted (mode 0600) so the demo needs no passphrase; real
+deployments use ``ezz keygen --passphrase-env``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Final, TextIO
+
+from ezhengzhao import codes
+from ezhengzhao.catalogue import Catalogue, LicenceType, SurfaceField
+from ezhengzhao.errors import ConfigurationError, LicenceFormatError
+from ezhengzhao.formats.licence_json import licence_canonical_bytes
+from ezhengzhao.formats.sealed import SealedLicence
+from ezhengzhao.issue import IssuingAuthority, build_licence
+from ezhengzhao.model import Holder, Issuer, LicenceDraft, Validity
+from ezhengzhao.sign.keys import PrivateKey, generate_private_key
+from ezhengzhao.sign.sealing import make_authority_seal
+from ezhengzhao.sign.ses import Seal, make_signature, sm3
+from ezhengzhao.sign.suites import ECDSA_P256_SHA256, ED25519, SM2_SM3
+from ezhengzhao.sign.x509 import Certificate, Name, build_certificate
+
+__all__ = ["DemoDomain", "Sample", "build_demo", "write_demo"]
+
+MANIFEST: Final = "manifest.json"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthoritySpec:
+    name: str
+    org_code: str  # 8 digits of the GB 11714 organisation code, check char appended
+    region: str
+    level: str
+    types: tuple[str, ...]  # licence type names it issues
+    extra_suites: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RegionSpec:
+    code: str
+    name: str
+    short: str
+    authorities: tuple[AuthoritySpec, ...]
+
+
+REGIONS: Final = (
+    RegionSpec(
+        "310000",
+        "上海市",
+        "沪",
+        (
+            AuthoritySpec(
+                "上海市浦东新区市场监督管理局",
+                "00247011",
+                "310115",
+                "区县级",
+                ("食品经营许可证", "营业执照"),
+                (ECDSA_P256_SHA256,),
+            ),
+            AuthoritySpec("上海市公安局", "00247012", "310000", "省级", ("机动车驾驶证",)),
+            AuthoritySpec("上海市浦东新区民政局", "00247013", "310115", "区县级", ("结婚证",)),
+            AuthoritySpec(
+                "上海市浦东新区规划和自然资源局", "00247014", "310115", "区县级", ("不动产权证书",)
+            ),
+        ),
+    ),
+    RegionSpec(
+        "340000",
+        "安徽省",
+        "皖",
+        (
+            AuthoritySpec(
+                "安徽省住房和城乡建设厅",
+                "00305021",
+                "340000",
+                "省级",
+                ("建筑施工特种作业操作资格证书",),
+            ),
+            AuthoritySpec("合肥市教育局", "00305022", "340100", "地市级", ("教师资格证书",)),
+            AuthoritySpec(
+                "合肥市卫生健康委员会",
+                "00305023",
+                "340100",
+                "地市级",
+                ("出生医学证明",),
+                (ED25519,),
+            ),
+            AuthoritySpec(
+                "合肥市市场监督管理局",
+                "00305024",
+                "340100",
+                "地市级",
+                ("营业执照", "食品经营许可证"),
+            ),
+            AuthoritySpec(
+                "合肥市交通运输局", "00305025", "340100", "地市级", ("道路运输经营许可证",)
+            ),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One sample licence and what a verifier must say about it."""
+
+    file: str
+    licence_type: str
+    type_code: str
+    holder: str
+    suite: str
+    expected_status: str
+    expected_reasons: tuple[str, ...]
+    demonstrates: str
+
+
+@dataclass(frozen=True, slots=True)
+class Authority:
+    spec: AuthoritySpec
+    issuer: Issuer
+    keys: Mapping[str, PrivateKey]
+    certificates: Mapping[str, Certificate]
+    seal: Seal
+
+    def credentials(self, suite: str = SM2_SM3) -> IssuingAuthority:
+        return IssuingAuthority(self.issuer, self.keys[suite], self.certificates[suite], self.seal)
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    spec: RegionSpec
+    root_key: PrivateKey
+    root: Certificate
+    maker_key: PrivateKey
+    maker: Certificate
+    authorities: tuple[Authority, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DemoDomain:
+    """Everything ``ezz demo init`` writes, in memory."""
+
+    created: datetime
+    regions: tuple[Region, ...]
+    rogue_root: Certificate
+    documents: Mapping[str, bytes]
+    samples: tuple[Sample, ...]
+
+
+def _uscc(prefix: str, region: str, org8: str) -> str:
+    org = org8 + codes.organisation_code_check_char(org8)
+    return codes.make_uscc(prefix + region + org)
+
+
+def _name(
+    common_name: str,
+    *,
+    org: str | None = None,
+    uscc: str | None = None,
+    province: str | None = None,
+) -> Name:
+    return Name(
+        common_name=common_name,
+        organization=org or common_name,
+        province=province,
+        serial_number=uscc,
+    )
+
+
+def _region(spec: RegionSpec, now: datetime) -> Region:
+    root_key = generate_private_key(SM2_SM3)
+    root_name = _name(
+        f"{spec.name}电子证照根CA", org=f"{spec.name}电子证照根CA", province=spec.name
+    )
+    root = build_certificate(
+        subject=root_name,
+        subject_key=root_key.public_key,
+        issuer=root_name,
+        issuer_signer=root_key,
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=365 * 20),
+        is_ca=True,
+        path_length=1,
+        key_usage=("keyCertSign", "cRLSign"),
+    )
+    maker_key = generate_private_key(SM2_SM3)
+    maker = build_certificate(
+        subject=_name(
+            f"{spec.name}电子印章制作中心",
+            province=spec.name,
+            uscc=_uscc("12", spec.code, "00990" + spec.code[:2] + "1"),
+        ),
+        subject_key=maker_key.public_key,
+        issuer=root_name,
+        issuer_signer=root_key,
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=365 * 10),
+        key_usage=("digitalSignature",),
+        issuer_key_id=root.subject_key_id,
+    )
+    authorities = []
+    for n, a in enumerate(spec.authorities):
+        uscc = _uscc("11", a.region, a.org_code)
+        issuer = Issuer(a.name, uscc, a.region, a.level)
+        keys: dict[str, PrivateKey] = {}
+        certs: dict[str, Certificate] = {}
+        for suite in (SM2_SM3, *a.extra_suites):
+            key = generate_private_key(suite)
+            keys[suite] = key
+            certs[suite] = build_certificate(
+                subject=_name(a.name, uscc=uscc, province=spec.name),
+                subject_key=key.public_key,
+                issuer=root_name,
+                issuer_signer=root_key,
+                not_before=now - timedelta(days=1),
+                not_after=now + timedelta(days=365 * 5),
+                key_usage=("digitalSignature", "nonRepudiation"),
+                issuer_key_id=root.subject_key_id,
+            )
+        seal = make_authority_seal(
+            name=a.name,
+            es_id=f"{a.region}{n + 1:02d}0000000001",
+            signer_certificates=list(certs.values()),
+            maker=maker_key,
+            maker_certificate=maker,
+            valid_start=now - timedelta(days=1),
+            valid_end=now + timedelta(days=365 * 5),
+            created=now,
+        )
+        authorities.append(Authority(a, issuer, keys, certs, seal))
+    return Region(spec, root_key, root, maker_key, maker, tuple(authorities))
+
+
+class _People:
+    """Deterministic holders: citizens and companies with valid codes."""
+
+    def __init__(self) -> None:
+        self._n = 0
+
+    def person(self, region: str, name: str) -> Holder:
+        """A citizen; the sequence's parity gives the sex (GB 11643), matched to the name."""
+        self._n += 1
+        sequence = 100 + 2 * self._n + (name not in _WOMEN)
+        birth = date(1975 + self._n % 25, 1 + self._n % 12, 1 + self._n % 28)
+        # A real district: 徐汇区 310104 / 蜀山区 340104 for a province, else the given county.
+        county = region[:4] + "04" if region.endswith("00") else region
+        if region.endswith("0000"):
+            county = region[:2] + "0104"
+        return Holder(name, codes.make_id_number(county, birth, sequence), "111")
+
+    def company(self, region: str, name: str) -> Holder:
+        self._n += 1
+        return Holder(name, _uscc("91", region, f"MA{self._n:06d}"), "001")
+
+
+_PERSONS: Final = ("张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴婷")
+_WOMEN: Final = frozenset({"王芳", "李娜", "陈静", "杨帆", "黄敏", "吴婷"})
+_COMPANIES: Final = {
+    "31": ("上海浦江餐饮管理有限公司", "上海申城贸易有限公司", "上海外滩咖啡有限公司"),
+    "34": ("合肥庐州食品有限公司", "合肥科学岛科技有限公司", "安徽江淮物流有限公司"),
+}
+
+
+def _draft(
+    licence_type: LicenceType,
+    holder: Holder,
+    issuer: Issuer,
+    number: str,
+    issued: date,
+    validity: Validity | None = None,
+) -> LicenceDraft:
+    return LicenceDraft(
+        type_code=licence_type.code,
+        number=number,
+        holder=holder,
+        surface=_personalise(licence_type, holder, issuer),
+        issue_date=issued,
+        validity=validity,
+    )
+
+
+# Surface fields, by their Chinese label, that repeat the holder or the issuing authority.
+_HOLDER_NAME: Final = frozenset(
+    {"姓名", "持证人", "权利人", "业户名称", "名称", "经营者名称", "母亲姓名"}
+)
+_HOLDER_ID: Final = frozenset({"身份证件号码", "证号", "母亲有效身份证件号码"})
+_BIRTH: Final = frozenset({"出生日期", "出生年月"})
+_AUTHORITY: Final = frozenset(
+    {"发证机关", "登记机关", "颁发机关", "核发机关", "登记机构", "日常监督管理机构"}
+)
+_LOCAL_WORDS: Final = {
+    "34": (
+        ("上海市浦东新区", "合肥市蜀山区"),
+        ("浦东新区", "蜀山区"),
+        ("上海市", "合肥市"),
+        ("上海", "合肥"),
+        ("沪", "皖"),
+    ),
+}
+
+
+def _personalise(licence_type: LicenceType, holder: Holder, issuer: Issuer) -> dict[str, str | int]:
+    """The catalogue's example surface, made to agree with the sample's holder and issuer.
+
+    Fields that repeat the holder's name, code, birth date or sex, or the authority's name,
+    take the sample's values; place names follow the issuing region. A value the field's own
+    rules would refuse is left as the catalogue's example.
+    """
+    person = codes.parse_id_number(holder.code) if holder.is_person else None
+    newborn = any("新生儿" in f.label for f in licence_type.fields)
+    out: dict[str, str | int] = {}
+    for f in licence_type.fields:
+        if f.example is None:
+            continue
+        value: str | int = f.example
+        label = f.label.split("（")[0]
+        side = label[:2]
+        if (
+            side in ("男方", "女方")
+            and person is not None
+            and (side == "男方") == (person.sex == "male")
+        ):
+            label = label[2:].replace("身份证件号", "身份证件号码")
+        if label in _HOLDER_NAME:
+            value = holder.name
+        elif label in _HOLDER_ID or f.validator == "id_number":
+            value = holder.code if person is not None else value
+        elif f.validator == "uscc":
+            value = holder.code if person is None else value
+        elif label in _BIRTH and person is not None and not newborn:
+            value = person.birth_date.isoformat()[: len(str(f.example))]
+        elif label == "性别" and person is not None and not newborn:
+            value = "男" if person.sex == "male" else "女"
+        elif label in _AUTHORITY:
+            value = issuer.name
+        elif isinstance(value, str):
+            for old, new in _LOCAL_WORDS.get(issuer.region_code[:2], ()):
+                value = value.replace(old, new)
+        out[f.key] = _valid_or(f, value, f.example)
+    return out
+
+
+def _valid_or(field: SurfaceField, value: str | int, fallback: str | int) -> str | int:
+    try:
+        field.validate(value, f"surface.{field.key}")
+    except LicenceFormatError:
+        return fallback
+    return value
+
+
+def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = None) -> DemoDomain:
+    """Build the whole demo domain in memory (keys, certificates, seals, samples)."""
+    catalogue = catalogue or Catalogue.builtin()
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    today = now.date()
+    regions = tuple(_region(spec, now) for spec in REGIONS)
+    by_name = {t.name: t for t in catalogue}
+    people = _People()
+    documents: dict[str, bytes] = {}
+    samples: list[Sample] = []
+
+    def add(
+        doc: SealedLicence | bytes,
+        licence_type: LicenceType,
+        holder: Holder,
+        suite: str,
+        status: str,
+        reasons: tuple[str, ...],
+        demonstrates: str,
+    ) -> None:
+        file = f"licences/{len(samples) + 1:02d}-{licence_type.name}.ezz.json"
+        data = doc.to_json(indent=None) if isinstance(doc, SealedLicence) else doc
+        documents[file] = data
+        samples.append(
+            Sample(
+                file,
+                licence_type.name,
+                licence_type.code,
+                holder.name,
+                suite,
+                status,
+                reasons,
+                demonstrates,
+            )
+        )
+
+    serial = iter(range(1, 10_000))
+
+    def number_for(licence_type: LicenceType, region: RegionSpec) -> str:
+        return f"{region.short}{today.year}{licence_type.code[-3:]}{next(serial):05d}"
+
+    first_authority = regions[0].authorities[0]
+    # One valid SM2 sample of every catalogued type, from the authority that issues it.
+    for licence_type in catalogue:
+        region, authority = _issuer_of(regions, licence_type.name)
+        holder = (
+            people.person(authority.issuer.region_code, _PERSONS[len(samples) % len(_PERSONS)])
+            if licence_type.holder_code_type == "111"
+            else people.company(
+                authority.issuer.region_code, _pick(_COMPANIES[region.spec.code[:2]], len(samples))
+            )
+        )
+        number = _ascii_number(number_for(licence_type, region.spec))
+        draft = _draft(licence_type, holder, authority.issuer, number, today)
+        doc = authority.credentials().issue(draft, catalogue=catalogue, now=now)
+        add(
+            doc,
+            licence_type,
+            holder,
+            SM2_SM3,
+            "PASSED",
+            (),
+            f"a valid {licence_type.name} sealed with SM2 by {authority.issuer.name}",
+        )
+        for suite in authority.spec.extra_suites:
+            draft2 = replace(draft, number=draft.number + "B")
+            doc = authority.credentials(suite).issue(draft2, catalogue=catalogue, now=now)
+            add(
+                doc,
+                licence_type,
+                holder,
+                suite,
+                "PASSED",
+                (),
+                f"the same authority's seal signed with {suite} instead of SM2",
+            )
+
+    # Negative samples: each shows one way a licence fails.
+    food = by_name["食品经营许可证"]
+    shop = people.company("310000", "上海浦江餐饮管理有限公司")
+    base = _draft(
+        food, shop, first_authority.issuer, _ascii_number(number_for(food, REGIONS[0])), today
+    )
+    good = first_authority.credentials().issue(base, catalogue=catalogue, now=now)
+
+    tampered = good.to_dict()
+    licence_obj = dict(tampered["licence"])  # type: ignore[call-overload]
+    licence_obj["holder"] = {**licence_obj["holder"], "name": "上海冒名餐饮有限公司"}
+    tampered["licence"] = licence_obj
+    add(
+        json.dumps(tampered, ensure_ascii=False).encode(),
+        food,
+        shop,
+        SM2_SM3,
+        "FAILED",
+        ("data_hash_mismatch",),
+        "the holder's name was changed after sealing",
+    )
+
+    past = today - timedelta(days=3 * 365)
+    expired = _draft(
+        food,
+        shop,
+        first_authority.issuer,
+        _ascii_number(number_for(food, REGIONS[0])),
+        past,
+        Validity(past, today - timedelta(days=1)),
+    )
+    add(
+        first_authority.credentials().issue(expired, catalogue=catalogue, now=now),
+        food,
+        shop,
+        SM2_SM3,
+        "FAILED",
+        ("licence_expired",),
+        "a licence whose validity ended yesterday",
+    )
+
+    future = _draft(
+        food,
+        shop,
+        first_authority.issuer,
+        _ascii_number(number_for(food, REGIONS[0])),
+        today,
+        Validity(today + timedelta(days=30), today + timedelta(days=30 + 5 * 365)),
+    )
+    add(
+        first_authority.credentials().issue(future, catalogue=catalogue, now=now),
+        food,
+        shop,
+        SM2_SM3,
+        "FAILED",
+        ("licence_not_yet_valid",),
+        "a licence that starts in a month",
+    )
+
+    rogue_root, rogue = _rogue_authority(first_authority.issuer, now)
+    add(
+        rogue.issue(base, catalogue=catalogue, now=now),
+        food,
+        shop,
+        SM2_SM3,
+        "FAILED",
+        ("seal_maker_untrusted", "issuer_untrusted"),
+        "a copy of a real authority's name and code, sealed under a root nobody trusts",
+    )
+
+    other = regions[0].authorities[1]
+    stranger = IssuingAuthority(
+        first_authority.issuer,
+        other.keys[SM2_SM3],
+        other.certificates[SM2_SM3],
+        first_authority.seal,
+    )
+    add(
+        _force_issue(stranger, base, catalogue, now),
+        food,
+        shop,
+        SM2_SM3,
+        "FAILED",
+        ("signer_not_in_seal", "issuer_mismatch"),
+        "another authority's key used with this authority's seal",
+    )
+
+    old_seal = make_authority_seal(
+        name=first_authority.issuer.name,
+        es_id="310000990000000001",
+        signer_certificates=[first_authority.certificates[SM2_SM3]],
+        maker=regions[0].maker_key,
+        maker_certificate=regions[0].maker,
+        valid_start=now - timedelta(hours=20),
+        valid_end=now - timedelta(hours=1),
+        created=now - timedelta(hours=20),
+    )
+    stale = IssuingAuthority(
+        first_authority.issuer,
+        first_authority.keys[SM2_SM3],
+        first_authority.certificates[SM2_SM3],
+        old_seal,
+    )
+    add(
+        _force_issue(stale, base, catalogue, now),
+        food,
+        shop,
+        SM2_SM3,
+        "FAILED",
+        ("seal_expired",),
+        "sealed with a seal whose validity had ended an hour before",
+    )
+
+    return DemoDomain(now, regions, rogue_root, documents, tuple(samples))
+
+
+def _pick(names: tuple[str, ...], n: int) -> str:
+    return names[n % len(names)]
+
+
+def _ascii_number(text: str) -> str:
+    """Sample 证照编号 without the region's Chinese short name, so it doubles as the serial."""
+    return "".join(ch for ch in text if ch.isascii())
+
+
+def _issuer_of(regions: tuple[Region, ...], type_name: str) -> tuple[Region, Authority]:
+    for region in regions:
+        for authority in region.authorities:
+            if type_name in authority.spec.types:
+                return region, authority
+    raise ConfigurationError(f"no demo authority issues {type_name}")
+
+
+def _rogue_authority(issuer: Issuer, now: datetime) -> tuple[Certificate, IssuingAuthority]:
+    """A look-alike PKI: same authority name and code, a root nobody trusts."""
+    spec = RegionSpec(
+        "310000",
+        "伪造",
+        "伪",
+        (AuthoritySpec(issuer.name, issuer.code[8:16], issuer.region_code, issuer.level, ()),),
+    )
+    region = _region(spec, now)
+    fake = region.authorities[0]
+    fake_issuer = replace(fake.issuer, code=issuer.code)
+    key = fake.keys[SM2_SM3]
+    cert = build_certificate(
+        subject=_name(issuer.name, uscc=issuer.code),
+        subject_key=key.public_key,
+        issuer=region.root.subject,
+        issuer_signer=region.root_key,
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=365),
+        key_usage=("digitalSignature",),
+        issuer_key_id=region.root.subject_key_id,
+    )
+    seal = make_authority_seal(
+        name=issuer.name,
+        es_id="310000990000000002",
+        signer_certificates=[cert],
+        maker=region.maker_key,
+        maker_certificate=region.maker,
+        valid_start=now - timedelta(days=1),
+        valid_end=now + timedelta(days=365),
+        created=now,
+    )
+    return region.root, IssuingAuthority(fake_issuer, key, cert, seal)
+
+
+def _force_issue(
+    authority: IssuingAuthority, draft: LicenceDraft, catalogue: Catalogue, now: datetime
+) -> bytes:
+    """Seal a licence the way a careless or hostile issuer would, without the credential checks
+    that ``issue`` makes, so that the verifier's own checks can be shown."""
+    licence = build_licence(
+        draft,
+        catalogue=catalogue,
+        issuer=authority.issuer,
+        seal_name=authority.seal.info.name,
+        now=now,
+    )
+    signature = make_signature(
+        seal=authority.seal,
+        data_hash=sm3(licence_canonical_bytes(licence)),
+        time_info=now,
+        property_info=licence.licence_id,
+        signer_cert=authority.certificate.der,
+        sign_alg_oid=authority.signer.suite.signature_oid,
+        sign=authority.signer.sign,
+    )
+    return SealedLicence(licence, signature.der).to_json(indent=None)
+
+
+# ---------------------------------------------------------------- writing to disk
+
+
+def write_demo(
+    directory: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    catalogue: Catalogue | None = None,
+    now: datetime | None = None,
+) -> DemoDomain:
+    """Write the demo domain to ``directory`` atomically: all of it, or nothing."""
+    target = Path(directory)
+    if target.exists() and any(target.iterdir()) and not force:
+        raise ConfigurationError(f"{target} exists and is not empty (use --force to replace it)")
+    domain = build_demo(catalogue, now=now)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".ezz-demo-", dir=target.parent))
+    try:
+        for rel, data in _files(domain):
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            if rel.endswith(".key.pem"):
+                path.chmod(0o600)
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return domain
+
+
+def _files(domain: DemoDomain) -> Iterator[tuple[str, bytes]]:
+    for region in domain.regions:
+        code = region.spec.code
+        yield f"trust/roots/{code}-root.pem", region.root.to_pem()
+        yield f"pki/{code}/root.pem", region.root.to_pem()
+        yield f"pki/{code}/root.key.pem", region.root_key.to_pem()
+        yield f"pki/{code}/seal-maker.pem", region.maker.to_pem()
+        yield f"pki/{code}/seal-maker.key.pem", region.maker_key.to_pem()
+        for authority in region.authorities:
+            base = f"pki/{code}/authorities/{authority.issuer.code}"
+            for suite, key in authority.keys.items():
+                tag = _suite_tag(suite)
+                yield f"{base}/signer-{tag}.pem", authority.certificates[suite].to_pem()
+                yield f"{base}/signer-{tag}.key.pem", key.to_pem()
+            yield f"{base}/seal.der", authority.seal.der
+            yield f"{base}/seal.png", authority.seal.info.picture.data
+            yield (
+                f"{base}/authority.json",
+                _json(
+                    {
+                        "name": authority.issuer.name,
+                        "code": authority.issuer.code,
+                        "region_code": authority.issuer.region_code,
+                        "level": authority.issuer.level,
+                        "suites": list(authority.keys),
+                        "licence_types": list(authority.spec.types),
+                    }
+                ),
+            )
+    yield "untrusted/rogue-root.pem", domain.rogue_root.to_pem()
+    yield from domain.documents.items()
+    yield (
+        MANIFEST,
+        _json(
+            {
+                "format": "ezz/demo-manifest/1",
+                "created": domain.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "trust": "trust",
+                "verifying_region": "340000",
+                "samples": [
+                    {
+                        "file": s.file,
+                        "licence_type": s.licence_type,
+                        "type_code": s.type_code,
+                        "holder": s.holder,
+                        "suite": s.suite,
+                        "expected_status": s.expected_status,
+                        "expected_reasons": list(s.expected_reasons),
+                        "demonstrates": s.demonstrates,
+                    }
+                    for s in domain.samples
+                ],
+            }
+        ),
+    )
+
+
+def _suite_tag(suite: str) -> str:
+    return {SM2_SM3: "sm2", ECDSA_P256_SHA256: "p256", ED25519: "ed25519"}[suite]
+
+
+def _json(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2).encode() + b"\n"
+
+
+def load_manifest(directory: str | os.PathLike[str]) -> list[dict[str, object]]:
+    """The samples listed in a demo directory's manifest."""
+    from ezhengzhao.formats.jsonio import loads
+
+    value = loads((Path(directory) / MANIFEST).read_bytes(), what=MANIFEST)
+    if not isinstance(value, dict) or not isinstance(value.get("samples"), list):
+        raise ConfigurationError(f"{directory}/{MANIFEST} is not a demo manifest")
+    return [s for s in value["samples"] if isinstance(s, dict)]
+
+
+def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
+    """Verify every sample of a demo directory; print a table; 0 when all match the manifest."""
+    from ezhengzhao.inspect import table
+    from ezhengzhao.trust.store import TrustStore
+    from ezhengzhao.verify import Verifier
+
+    base = Path(directory)
+    manifest = load_manifest(base)
+    verifier = Verifier(
+        trust_store=TrustStore.from_directory(base / "trust"), region=_manifest_region(base)
+    )
+    rows = []
+    mismatches = 0
+    for sample in manifest:
+        result = verifier.verify((base / str(sample["file"])).read_bytes())
+        reasons = sample.get("expected_reasons")
+        expected = (
+            sample.get("expected_status"),
+            list(reasons) if isinstance(reasons, list) else [],
+        )
+        got = (result.status.value, list(result.reasons))
+        match = expected == got
+        mismatches += not match
+        rows.append(
+            [
+                str(sample["licence_type"]),
+                str(sample["holder"]),
+                str(sample["suite"]),
+                f"{result.status.label_zh} {result.status.value}",
+                ", ".join(result.reasons) or "-",
+                "✓" if match else "✗ expected " + f"{expected[0]} {', '.join(expected[1]) or '-'}",
+            ]
+        )
+    print(
+        table(
+            [
+                "证照 licence type",
+                "持证主体 holder",
+                "suite",
+                "结论 verdict",
+                "reasons",
+                "as expected",
+            ],
+            rows,
+        ),
+        file=out,
+    )
+    print(
+        f"\n{len(rows)} samples, {len(rows) - mismatches} as the manifest expects"
+        + (f", {mismatches} NOT" if mismatches else ""),
+        file=out,
+    )
+    return 0 if mismatches == 0 else 1
+
+
+def _manifest_region(base: Path) -> str | None:
+    from ezhengzhao.formats.jsonio import loads
+
+    value = loads((base / MANIFEST).read_bytes(), what=MANIFEST)
+    region = value.get("verifying_region") if isinstance(value, dict) else None
+    return region if isinstance(region, str) else None

@@ -1,0 +1,217 @@
+"""The verification result — 核验结果: one frozen object a window, a batch job or an API returns.
+
+A result has an overall status, the ordered checks that produced it (each with a stable reason
+code and a message in Chinese and English), the licence when its signature is intact, the
+issuer, the verifying region and the validation time. Problems with a licence are results;
+only caller or configuration errors raise.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ezhengzhao.model import Issuer, Licence
+
+__all__ = ["REASONS", "Check", "CheckStatus", "Reason", "Status", "VerificationResult"]
+
+
+class Status(enum.StrEnum):
+    """Overall verdict: 有效 / 无效 / 无法确认."""
+
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    INDETERMINATE = "INDETERMINATE"
+
+    @property
+    def label_zh(self) -> str:
+        return {"PASSED": "有效", "FAILED": "无效", "INDETERMINATE": "无法确认"}[self.value]
+
+
+class CheckStatus(enum.StrEnum):
+    """Outcome of one check. WARNING does not change the verdict; SKIPPED means not reached."""
+
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    INDETERMINATE = "INDETERMINATE"
+    WARNING = "WARNING"
+    SKIPPED = "SKIPPED"
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """A stable reason code with its messages; codes never change meaning once published."""
+
+    code: str
+    zh: str
+    en: str
+
+
+def _reasons(*items: tuple[str, str, str]) -> dict[str, Reason]:
+    return {code: Reason(code, zh, en) for code, zh, en in items}
+
+
+REASONS: dict[str, Reason] = _reasons(
+    ("ok", "通过", "passed"),
+    # format
+    ("format_invalid", "证照文件格式错误", "the document is malformed"),
+    ("format_unsupported_version", "不支持的格式版本", "unsupported format version"),
+    ("licence_invalid", "证照数据不符合统一格式", "the licence data violates the unified format"),
+    ("seal_format_invalid", "电子签章结构错误", "the electronic signature structure is malformed"),
+    ("unsupported_algorithm", "不支持的签名算法", "unsupported signature algorithm"),
+    # signature and data
+    ("signature_invalid", "签名验证失败", "the signature does not verify"),
+    ("data_hash_mismatch", "证照数据在签章后被改动", "the licence data was changed after sealing"),
+    # seal (GB/T 38540)
+    (
+        "signer_not_in_seal",
+        "签章人证书不在印章证书列表中",
+        "the signer's certificate is not listed in the seal",
+    ),
+    ("seal_signature_invalid", "印章制作者签名无效", "the seal maker's signature does not verify"),
+    ("seal_maker_untrusted", "印章制作者不可信", "the seal maker is not trusted"),
+    ("seal_not_yet_valid", "签章时印章尚未生效", "the seal was not yet valid at signing time"),
+    ("seal_expired", "签章时印章已过有效期", "the seal had expired at signing time"),
+    # signer certificate and trust
+    ("issuer_untrusted", "颁发机构不可信", "the issuing authority is not trusted"),
+    (
+        "certificate_expired",
+        "签章证书在签章时已过期",
+        "the signer's certificate had expired at signing time",
+    ),
+    (
+        "certificate_not_yet_valid",
+        "签章证书在签章时尚未生效",
+        "the signer's certificate was not yet valid at signing time",
+    ),
+    ("certificate_key_usage", "签章证书用途不符", "the signer's certificate may not sign"),
+    ("certificate_invalid", "签章证书链无效", "the signer's certificate chain is invalid"),
+    (
+        "issuer_mismatch",
+        "证照颁发机构与签章证书不符",
+        "the licence's issuer does not match the signer's certificate",
+    ),
+    (
+        "signing_time_in_future",
+        "签章时间晚于核验时间",
+        "the signing time is after the validation time",
+    ),
+    # identifier
+    (
+        "licence_id_check_failed",
+        "证照标识校验位错误",
+        "the licence identifier's check character is wrong",
+    ),
+    (
+        "licence_id_mismatch",
+        "证照标识与证照内容不符",
+        "the licence identifier does not match the licence's type or issuer",
+    ),
+    # validity
+    ("licence_not_yet_valid", "证照尚未生效", "the licence is not yet valid"),
+    ("licence_expired", "证照已过有效期", "the licence has expired"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One step of a verification, in the order it ran."""
+
+    name: str
+    status: CheckStatus
+    reason: str
+    detail: str = ""
+
+    @property
+    def message_zh(self) -> str:
+        return _message(self.reason, "zh", self.detail)
+
+    @property
+    def message_en(self) -> str:
+        return _message(self.reason, "en", self.detail)
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "reason": self.reason,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+        }
+
+
+def _message(code: str, lang: str, detail: str) -> str:
+    reason = REASONS.get(code)
+    text = code if reason is None else (reason.zh if lang == "zh" else reason.en)
+    return f"{text}: {detail}" if detail else text
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """Verdict on one licence — 核验结果.
+
+    ``licence`` is set only when the signature over the licence data is intact, so a caller
+    can never display fields that the issuer did not seal.
+    """
+
+    status: Status
+    checks: tuple[Check, ...]
+    validation_time: datetime
+    licence: Licence | None = None
+    issuer: Issuer | None = None
+    verifying_region: str | None = None
+    suite: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Reason codes of the checks that failed or could not decide, in order."""
+        bad = (CheckStatus.FAILED, CheckStatus.INDETERMINATE)
+        return tuple(c.reason for c in self.checks if c.status in bad)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.PASSED
+
+    def check(self, name: str) -> Check:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready view for the CLI and the service."""
+        from ezhengzhao.formats.licence_json import licence_to_dict
+
+        return {
+            "status": self.status.value,
+            "status_zh": self.status.label_zh,
+            "reasons": list(self.reasons),
+            "warnings": list(self.warnings),
+            "checks": [c.to_dict() for c in self.checks],
+            "validation_time": self.validation_time.isoformat(),
+            "verifying_region": self.verifying_region,
+            "suite": self.suite,
+            "issuer": None
+            if self.issuer is None
+            else {
+                "name": self.issuer.name,
+                "code": self.issuer.code,
+                "region_code": self.issuer.region_code,
+                "level": self.issuer.level,
+            },
+            "licence": None if self.licence is None else licence_to_dict(self.licence),
+        }
+
+
+def overall(checks: tuple[Check, ...]) -> Status:
+    """FAILED if any check failed; else INDETERMINATE if any could not decide; else PASSED."""
+    statuses = {c.status for c in checks}
+    if CheckStatus.FAILED in statuses:
+        return Status.FAILED
+    if CheckStatus.INDETERMINATE in statuses:
+        return Status.INDETERMINATE
+    return Status.PASSED

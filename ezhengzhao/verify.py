@@ -1,0 +1,498 @@
+"""Verification — 核验: a sealed licence in, a :class:`VerificationResult` out.
+
+The checks run in the order GB/T 38540 verification takes them (STANDARDS.md §2), each a named
+check in the result:
+
+1. ``format``               the document, the licence and the ``SES_Signature`` DER parse;
+                            the signature algorithm is known
+2. ``signature``            the signer's signature over DER(TBS_Sign)
+3. ``seal.signer_listed``   the signer's certificate is in the seal's certList
+4. ``seal.maker_signature`` the seal maker's signature over DER(SES_SealInfo)
+5. ``seal.maker_chain``     the seal maker's certificate chains to a trusted root
+6. ``seal.validity``        validStart ≤ signing time ≤ validEnd
+7. ``signer.chain``         the signer's chain, its validity at the signing time, key usage
+8. ``data_hash``            dataHash = SM3(canonical licence bytes)
+9. ``trust.issuer``         the licence's issuer is the certificate's holder and is trusted
+10. ``identifier``          the 证照标识 matches the licence (a bad check character warns)
+11. ``validity``            the licence's validity period contains the validation date
+
+A failure of 1, 2 or 8 ends the verification: nothing after it could be believed. The seal
+and certificate checks are cached by digest, since one seal and chain sign every licence of an
+authority: in steady state a verification costs one signature check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Final, Generic, TypeVar
+
+from ezhengzhao import codes
+from ezhengzhao.errors import (
+    AlgorithmMismatchError,
+    CertificateError,
+    CodeError,
+    ConfigurationError,
+    CryptoError,
+    DecodeError,
+    LicenceFormatError,
+    UnsupportedAlgorithmError,
+)
+from ezhengzhao.formats.der import read_children, read_generalized_time, read_tlv
+from ezhengzhao.formats.licence_json import licence_canonical_bytes, licence_from_dict
+from ezhengzhao.formats.sealed import SealedLicence, parse_sealed_document
+from ezhengzhao.model import Licence
+from ezhengzhao.result import Check, CheckStatus, VerificationResult, overall
+from ezhengzhao.sign.sealing import seal_lists_certificate
+from ezhengzhao.sign.ses import Seal, parse_seal, parse_ses_signature, sm3
+from ezhengzhao.sign.suites import suite_for_signature_oid
+from ezhengzhao.sign.x509 import Certificate, check_chain
+from ezhengzhao.trust.store import TrustStore
+
+__all__ = ["CHINA_STANDARD_TIME", "Clock", "Verifier", "system_clock"]
+
+Clock = Callable[[], datetime]
+
+#: Licence dates are civil dates in China (UTC+8, no daylight saving).
+CHINA_STANDARD_TIME: Final = timezone(timedelta(hours=8), "CST")
+
+
+def system_clock() -> datetime:
+    """The machine's clock in UTC; pass your own clock to a Verifier to control time."""
+    return datetime.now(UTC)
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class _BoundedCache(Generic[K, V]):
+    """A small thread-safe cache that forgets everything when full (entries are cheap to redo)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: dict[K, V] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        return self._items.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            if len(self._items) >= self._size:
+                self._items.clear()
+            self._items[key] = value
+
+
+@dataclass(frozen=True, slots=True)
+class _SignatureParts:
+    """The parts of an SES_Signature the verifier needs (either version)."""
+
+    version: int
+    seal_der: bytes
+    seal: Seal | None
+    time_info: datetime
+    data_hash: bytes
+    signer_cert: bytes
+    signature_alg_oid: str
+    signature: bytes
+    tbs_der: bytes
+
+
+class _Stop(Exception):
+    """Ends a verification after a check whose failure makes the rest meaningless."""
+
+
+class Verifier:
+    """Verifies sealed licences against a trust store — 核验器.
+
+    ``clock`` returns the validation time (aware); ``region`` is the verifying 行政区划代码,
+    recorded in results. A Verifier is thread-safe and meant to be built once and reused.
+    """
+
+    def __init__(
+        self,
+        *,
+        trust_store: TrustStore,
+        clock: Clock = system_clock,
+        region: str | None = None,
+        clock_skew: timedelta = timedelta(minutes=5),
+        cache_size: int = 4096,
+    ) -> None:
+        if not isinstance(trust_store, TrustStore):
+            raise ConfigurationError(
+                "a Verifier needs a TrustStore; there is no verifier without trust"
+            )
+        if region is not None and not codes.is_valid_region_code(region):
+            raise ConfigurationError(f"verifying region {region!r} is not a valid 行政区划代码")
+        self._trust = trust_store
+        self._clock = clock
+        self._region = region
+        self._skew = clock_skew
+        self._certs: _BoundedCache[bytes, Certificate] = _BoundedCache(cache_size)
+        self._seals: _BoundedCache[bytes, Seal] = _BoundedCache(cache_size)
+        self._verified: _BoundedCache[bytes, bool] = _BoundedCache(cache_size * 4)
+        self._chain_cache: set[bytes] = set()
+        self._windows: _BoundedCache[bytes, tuple[datetime, datetime]] = _BoundedCache(cache_size)
+
+    @property
+    def trust_store(self) -> TrustStore:
+        return self._trust
+
+    def verify(self, document: bytes | str | SealedLicence) -> VerificationResult:
+        """Verify a sealed licence (``ezz/sealed/1`` JSON or a :class:`SealedLicence`).
+
+        Never raises for a bad document: every problem is a check in the result.
+        """
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ConfigurationError("the verifier's clock must return aware datetimes")
+        run = _Run(self, now.astimezone(UTC))
+        with contextlib.suppress(_Stop):
+            run.execute(document)
+        checks = tuple(run.checks)
+        return VerificationResult(
+            status=overall(checks),
+            checks=checks,
+            validation_time=run.now,
+            licence=run.licence if run.intact else None,
+            issuer=run.licence.issuer if run.intact and run.licence is not None else None,
+            verifying_region=self._region,
+            suite=run.suite,
+            warnings=tuple(c.reason for c in checks if c.status is CheckStatus.WARNING),
+        )
+
+    # ------------------------------------------------------------ cached building blocks
+
+    def _certificate(self, der: bytes) -> Certificate:
+        cert = self._certs.get(der)
+        if cert is None:
+            cert = Certificate.from_der(der)
+            self._certs.put(der, cert)
+        return cert
+
+    def _seal(self, der: bytes) -> tuple[Seal, bytes]:
+        digest = hashlib.sha256(der).digest()
+        seal = self._seals.get(digest)
+        if seal is None:
+            seal = parse_seal(der)
+            self._seals.put(digest, seal)
+        return seal, digest
+
+    def _seal_signature_ok(self, seal: Seal, digest: bytes) -> None:
+        if self._verified.get(digest):
+            return
+        maker = self._certificate(seal.maker_cert)
+        maker.public_key.verify(seal.signed_value, seal.signed_content, algorithm=seal.sign_alg_oid)
+        self._verified.put(digest, True)
+
+    def _chain(self, cert: Certificate, at: datetime) -> None:
+        # A chain that checked out is good for any time inside all its certificates' validity;
+        # remembering that window spares the path building for every licence after the first.
+        window = self._windows.get(cert.der)
+        if window is not None and window[0] <= at <= window[1]:
+            return
+        if len(self._chain_cache) > 100_000:
+            self._chain_cache.clear()
+        path = check_chain(
+            cert,
+            roots=self._trust.roots,
+            intermediates=self._trust.intermediates,
+            at=at,
+            key_usage="digitalSignature",
+            verified=self._chain_cache,
+        )
+        self._windows.put(
+            cert.der, (max(c.not_before for c in path), min(c.not_after for c in path))
+        )
+
+
+class _Run:
+    """The state of one verification; a new one per call."""
+
+    def __init__(self, verifier: Verifier, now: datetime) -> None:
+        self.v = verifier
+        self.now = now
+        self.checks: list[Check] = []
+        self.licence: Licence | None = None
+        self.intact = False
+        self.suite: str | None = None
+
+    def add(self, name: str, status: CheckStatus, reason: str = "ok", detail: str = "") -> None:
+        self.checks.append(Check(name, status, reason, detail))
+
+    def fail(self, name: str, reason: str, detail: str = "", *, stop: bool = False) -> None:
+        self.add(name, CheckStatus.FAILED, reason, detail)
+        if stop:
+            raise _Stop
+
+    def execute(self, document: bytes | str | SealedLicence) -> None:
+        licence_object, parts = self.check_format(document)
+        assert self.licence is not None
+        cert = self.check_signature(parts)
+        self.check_seal(parts, cert)
+        self.check_signer_chain(parts, cert)
+        self.check_data_hash(parts, licence_object)
+        self.check_issuer(cert)
+        self.check_identifier()
+        self.check_validity()
+
+    # 1 ---------------------------------------------------------------- format
+    def check_format(
+        self, document: bytes | str | SealedLicence
+    ) -> tuple[dict[str, object], _SignatureParts]:
+        try:
+            if isinstance(document, SealedLicence):
+                from ezhengzhao.formats.licence_json import licence_to_dict
+
+                licence_object = licence_to_dict(document.licence)
+                der = document.ses_signature
+            else:
+                doc = parse_sealed_document(document)
+                licence_object, der = doc.licence_object, doc.ses_signature
+        except DecodeError as exc:
+            self.fail("format", "format_invalid", str(exc), stop=True)
+        try:
+            self.licence = licence_from_dict(licence_object)
+        except LicenceFormatError as exc:
+            self.fail("format", "licence_invalid", str(exc), stop=True)
+        try:
+            parts = self.v_split(der)
+        except DecodeError as exc:
+            self.fail("format", "seal_format_invalid", str(exc), stop=True)
+        try:
+            self.suite = suite_for_signature_oid(parts.signature_alg_oid).id
+        except UnsupportedAlgorithmError as exc:
+            self.fail("format", "unsupported_algorithm", str(exc), stop=True)
+        self.add("format", CheckStatus.PASSED)
+        return licence_object, parts
+
+    def v_split(self, der: bytes) -> _SignatureParts:
+        parts = _split_v4(der)
+        if parts is not None:
+            return parts
+        full = parse_ses_signature(der)  # v1 and unusual v4 encodings: the slow, full parser
+        return _SignatureParts(
+            full.version,
+            full.seal.der,
+            full.seal,
+            full.time_info,
+            full.data_hash,
+            full.signer_cert,
+            full.signature_alg_oid,
+            full.signature,
+            full.tbs_der,
+        )
+
+    # 2 ---------------------------------------------------------------- signature
+    def check_signature(self, parts: _SignatureParts) -> Certificate:
+        try:
+            cert = self.v._certificate(parts.signer_cert)
+        except CertificateError as exc:
+            self.fail("signature", "certificate_invalid", str(exc), stop=True)
+        try:
+            cert.public_key.verify(
+                parts.signature, parts.tbs_der, algorithm=parts.signature_alg_oid
+            )
+        except AlgorithmMismatchError as exc:
+            self.fail("signature", "unsupported_algorithm", str(exc), stop=True)
+        except CryptoError as exc:
+            self.fail("signature", "signature_invalid", str(exc), stop=True)
+        self.add("signature", CheckStatus.PASSED)
+        return cert
+
+    # 3-6 -------------------------------------------------------------- seal
+    def check_seal(self, parts: _SignatureParts, cert: Certificate) -> None:
+        try:
+            if parts.seal is not None:
+                seal, digest = parts.seal, hashlib.sha256(parts.seal_der).digest()
+            else:
+                seal, digest = self.v._seal(parts.seal_der)
+        except DecodeError as exc:
+            self.fail("seal.signer_listed", "seal_format_invalid", str(exc))
+            return
+        if seal_lists_certificate(seal, cert.der):
+            self.add("seal.signer_listed", CheckStatus.PASSED)
+        else:
+            self.fail("seal.signer_listed", "signer_not_in_seal", f"seal {seal.info.es_id}")
+        maker_ok = True
+        try:
+            self.v._seal_signature_ok(seal, digest)
+            self.add("seal.maker_signature", CheckStatus.PASSED)
+        except (CryptoError, CertificateError) as exc:
+            maker_ok = False
+            self.fail("seal.maker_signature", "seal_signature_invalid", str(exc))
+        if maker_ok:
+            try:
+                self.v._chain(self.v._certificate(seal.maker_cert), seal.info.create_date)
+                self.add("seal.maker_chain", CheckStatus.PASSED)
+            except CertificateError as exc:
+                self.fail("seal.maker_chain", "seal_maker_untrusted", f"{exc.reason}: {exc}")
+        else:
+            self.add("seal.maker_chain", CheckStatus.SKIPPED, "seal_signature_invalid")
+        info = seal.info
+        if parts.time_info < info.valid_start:
+            self.fail(
+                "seal.validity",
+                "seal_not_yet_valid",
+                f"signed {parts.time_info:%Y-%m-%d}, seal valid from {info.valid_start:%Y-%m-%d}",
+            )
+        elif parts.time_info > info.valid_end:
+            self.fail(
+                "seal.validity",
+                "seal_expired",
+                f"signed {parts.time_info:%Y-%m-%d}, seal valid until {info.valid_end:%Y-%m-%d}",
+            )
+        else:
+            self.add("seal.validity", CheckStatus.PASSED)
+
+    # 7 ---------------------------------------------------------------- signer chain
+    def check_signer_chain(self, parts: _SignatureParts, cert: Certificate) -> None:
+        if parts.time_info > self.now + self.v._skew:
+            self.fail(
+                "signer.chain",
+                "signing_time_in_future",
+                f"signed {parts.time_info:%Y-%m-%dT%H:%M:%SZ}",
+            )
+            return
+        try:
+            self.v._chain(cert, parts.time_info)
+        except CertificateError as exc:
+            reason = _CHAIN_REASONS.get(exc.reason, "certificate_invalid")
+            self.fail("signer.chain", reason, str(exc))
+            return
+        self.add("signer.chain", CheckStatus.PASSED)
+
+    # 8 ---------------------------------------------------------------- data hash
+    def check_data_hash(self, parts: _SignatureParts, licence_object: dict[str, object]) -> None:
+        if sm3(licence_canonical_bytes(licence_object)) != parts.data_hash:
+            self.fail("data_hash", "data_hash_mismatch", stop=True)
+        self.add("data_hash", CheckStatus.PASSED)
+        self.intact = True
+
+    # 9 ---------------------------------------------------------------- issuer
+    def check_issuer(self, cert: Certificate) -> None:
+        assert self.licence is not None
+        issuer = self.licence.issuer
+        bound = cert.subject.serial_number
+        if bound != issuer.code:
+            self.fail(
+                "trust.issuer",
+                "issuer_mismatch",
+                f"licence names {issuer.code}, certificate names {bound or 'no 统一社会信用代码'}",
+            )
+            return
+        allowed = self.v.trust_store.allowed_issuers
+        if allowed is not None and issuer.code not in allowed:
+            self.fail("trust.issuer", "issuer_untrusted", f"{issuer.name} ({issuer.code})")
+            return
+        self.add("trust.issuer", CheckStatus.PASSED)
+
+    # 10 --------------------------------------------------------------- identifier
+    def check_identifier(self) -> None:
+        assert self.licence is not None
+        lic = self.licence
+        try:
+            parsed = codes.parse_licence_id(lic.licence_id, strict_check=False)
+        except CodeError as exc:  # the loader already checked the structure
+            self.fail("identifier", "licence_id_mismatch", str(exc))
+            return
+        if parsed.type_code != lic.type_code or parsed.issuer_code != lic.issuer.code:
+            self.fail(
+                "identifier",
+                "licence_id_mismatch",
+                "the 证照标识 names another licence type or issuer",
+            )
+        elif parsed.version != lic.version:
+            self.fail("identifier", "licence_id_mismatch", "the 证照标识 names another version")
+        elif not parsed.check_ok:
+            self.add("identifier", CheckStatus.WARNING, "licence_id_check_failed", lic.licence_id)
+        else:
+            self.add("identifier", CheckStatus.PASSED)
+
+    # 11 --------------------------------------------------------------- validity
+    def check_validity(self) -> None:
+        assert self.licence is not None
+        today: date = self.now.astimezone(CHINA_STANDARD_TIME).date()
+        validity = self.licence.validity
+        if today < validity.start:
+            self.fail("validity", "licence_not_yet_valid", f"valid from {validity.start}")
+        elif validity.end is not None and today > validity.end:
+            self.fail("validity", "licence_expired", f"valid until {validity.end}")
+        else:
+            self.add("validity", CheckStatus.PASSED)
+
+
+_CHAIN_REASONS: Final = {
+    "certificate_untrusted": "issuer_untrusted",
+    "certificate_expired": "certificate_expired",
+    "certificate_not_yet_valid": "certificate_not_yet_valid",
+    "certificate_key_usage": "certificate_key_usage",
+}
+
+_OID_CACHE: dict[bytes, str] = {}
+
+
+def _oid(value: bytes) -> str:
+    """Dotted text of an OBJECT IDENTIFIER's content octets."""
+    cached = _OID_CACHE.get(value)
+    if cached is not None:
+        return cached
+    if not value or value[-1] & 0x80:
+        raise DecodeError("OBJECT IDENTIFIER is malformed")
+    arcs: list[int] = []
+    current = 0
+    for byte in value:
+        if current == 0 and byte == 0x80:
+            raise DecodeError("OBJECT IDENTIFIER is not minimally encoded")
+        current = (current << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(current)
+            current = 0
+    first = min(arcs[0] // 40, 2)
+    text = ".".join(str(a) for a in [first, arcs[0] - 40 * first, *arcs[1:]])
+    if len(_OID_CACHE) < 256:
+        _OID_CACHE[value] = text
+    return text
+
+
+def _bit_string(buf: bytes, start: int, end: int) -> bytes:
+    if end <= start or buf[start] != 0:
+        raise DecodeError("BIT STRING must have whole bytes")
+    return buf[start + 1 : end]
+
+
+def _split_v4(der: bytes) -> _SignatureParts | None:
+    """Split a v4 SES_Signature without a schema; None when it is not the common v4 shape.
+
+    The seal inside is returned as raw DER, parsed once per seal and cached by the verifier.
+    Anything unusual (v1, optional members present) goes to the full parser instead.
+    """
+    top = read_tlv(der, 0)
+    if top.tag != 0x30 or top.end != len(der):
+        raise DecodeError("SES_Signature is not one DER SEQUENCE")
+    items = read_children(der, top)
+    if len(items) != 4 or [i.tag for i in items] != [0x30, 0x04, 0x06, 0x03]:
+        return None
+    tbs, cert, alg, sig = items
+    fields = read_children(der, tbs)
+    if len(fields) != 5 or [f.tag for f in fields] != [0x02, 0x30, 0x18, 0x03, 0x16]:
+        return None
+    version_tlv, seal_tlv, time_tlv, hash_tlv, _prop = fields
+    if der[version_tlv.value_start : version_tlv.end] != b"\x04":
+        return None
+    return _SignatureParts(
+        version=4,
+        seal_der=der[seal_tlv.start : seal_tlv.end],
+        seal=None,
+        time_info=read_generalized_time(der[time_tlv.value_start : time_tlv.end]),
+        data_hash=_bit_string(der, hash_tlv.value_start, hash_tlv.end),
+        signer_cert=der[cert.value_start : cert.end],
+        signature_alg_oid=_oid(der[alg.value_start : alg.end]),
+        signature=_bit_string(der, sig.value_start, sig.end),
+        tbs_der=der[tbs.start : tbs.end],
+    )

@@ -363,6 +363,12 @@ def parse_uscc(text: str, *, check_organisation_code: bool = False) -> USCC:
     ``check_organisation_code=True``; otherwise its result is in ``organisation_code_ok``.
     """
     text = _require_str(_TERM_USCC, text)
+    return _parse_uscc(text, check_organisation_code)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_uscc(text: str, check_organisation_code: bool) -> USCC:
+    # Cached: an authority's code is checked on every licence it issues.
     problem = _uscc_problem(text)
     if problem:
         raise _fail(_TERM_USCC, text, problem)

@@ -62,9 +62,19 @@ REASONS: dict[str, Reason] = _reasons(
     ("licence_invalid", "证照数据不符合统一格式", "the licence data violates the unified format"),
     ("seal_format_invalid", "电子签章结构错误", "the electronic signature structure is malformed"),
     ("unsupported_algorithm", "不支持的签名算法", "unsupported signature algorithm"),
+    (
+        "algorithm_mismatch",
+        "签名算法与签章证书的密钥不符",
+        "the signature names another algorithm than the signer's key",
+    ),
     # signature and data
     ("signature_invalid", "签名验证失败", "the signature does not verify"),
     ("data_hash_mismatch", "证照数据在签章后被改动", "the licence data was changed after sealing"),
+    (
+        "sealing_mismatch",
+        "证照签章信息与电子签章不符",
+        "the licence's sealing details do not match its electronic signature",
+    ),
     # seal (GB/T 38540)
     (
         "signer_not_in_seal",

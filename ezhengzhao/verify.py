@@ -12,9 +12,10 @@ check in the result:
 6. ``seal.validity``        validStart ≤ signing time ≤ validEnd
 7. ``signer.chain``         the signer's chain, its validity at the signing time, key usage
 8. ``data_hash``            dataHash = SM3(canonical licence bytes)
-9. ``trust.issuer``         the licence's issuer is the certificate's holder and is trusted
-10. ``identifier``          the 证照标识 matches the licence (a bad check character warns)
-11. ``validity``            the licence's validity period contains the validation date
+9. ``sealing``              the licence's 签章时间 and 签章名称 are the signature's
+10. ``trust.issuer``        the licence's issuer is the certificate's holder and is trusted
+11. ``identifier``          the 证照标识 matches the licence (a bad check character warns)
+12. ``validity``            the licence's validity period contains the validation date
 
 A failure of 1, 2 or 8 ends the verification: nothing after it could be believed. The seal
 and certificate checks are cached by digest, since one seal and chain sign every licence of an
@@ -27,7 +28,6 @@ import contextlib
 import hashlib
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Final, Generic, TypeVar
 
@@ -42,13 +42,16 @@ from ezhengzhao.errors import (
     LicenceFormatError,
     UnsupportedAlgorithmError,
 )
-from ezhengzhao.formats.der import read_children, read_generalized_time, read_tlv
-from ezhengzhao.formats.licence_json import licence_canonical_bytes, licence_from_dict
+from ezhengzhao.formats.licence_json import (
+    licence_canonical_bytes,
+    licence_from_dict,
+    licence_to_dict,
+)
 from ezhengzhao.formats.sealed import SealedLicence, parse_sealed_document
 from ezhengzhao.model import Licence
 from ezhengzhao.result import Check, CheckStatus, VerificationResult, overall
 from ezhengzhao.sign.sealing import seal_lists_certificate
-from ezhengzhao.sign.ses import Seal, parse_seal, parse_ses_signature, sm3
+from ezhengzhao.sign.ses import Seal, SESSignature, parse_seal, parse_ses_signature, sm3
 from ezhengzhao.sign.suites import suite_for_signature_oid
 from ezhengzhao.sign.x509 import Certificate, check_chain
 from ezhengzhao.trust.store import TrustStore
@@ -88,21 +91,6 @@ class _BoundedCache(Generic[K, V]):
             self._items[key] = value
 
 
-@dataclass(frozen=True, slots=True)
-class _SignatureParts:
-    """The parts of an SES_Signature the verifier needs (either version)."""
-
-    version: int
-    seal_der: bytes
-    seal: Seal | None
-    time_info: datetime
-    data_hash: bytes
-    signer_cert: bytes
-    signature_alg_oid: str
-    signature: bytes
-    tbs_der: bytes
-
-
 class _Stop(Exception):
     """Ends a verification after a check whose failure makes the rest meaningless."""
 
@@ -135,7 +123,8 @@ class Verifier:
         self._skew = clock_skew
         self._certs: _BoundedCache[bytes, Certificate] = _BoundedCache(cache_size)
         self._seals: _BoundedCache[bytes, Seal] = _BoundedCache(cache_size)
-        self._verified: _BoundedCache[bytes, bool] = _BoundedCache(cache_size * 4)
+        self._verified_seals: set[Seal] = set()
+        self._cache_size = cache_size
         self._chain_cache: set[bytes] = set()
         self._windows: _BoundedCache[bytes, tuple[datetime, datetime]] = _BoundedCache(cache_size)
 
@@ -175,20 +164,25 @@ class Verifier:
             self._certs.put(der, cert)
         return cert
 
-    def _seal(self, der: bytes) -> tuple[Seal, bytes]:
+    def _seal(self, der: bytes) -> Seal:
+        """The parsed seal, remembered by the digest of its DER."""
         digest = hashlib.sha256(der).digest()
         seal = self._seals.get(digest)
         if seal is None:
             seal = parse_seal(der)
             self._seals.put(digest, seal)
-        return seal, digest
+        return seal
 
-    def _seal_signature_ok(self, seal: Seal, digest: bytes) -> None:
-        if self._verified.get(digest):
+    def _seal_signature_ok(self, seal: Seal) -> None:
+        """Check the maker's signature over the seal once per distinct seal."""
+        # Seals are frozen values compared field by field; the cached one hashes cheaply.
+        if seal in self._verified_seals:
             return
         maker = self._certificate(seal.maker_cert)
         maker.public_key.verify(seal.signed_value, seal.signed_content, algorithm=seal.sign_alg_oid)
-        self._verified.put(digest, True)
+        if len(self._verified_seals) >= self._cache_size:
+            self._verified_seals.clear()
+        self._verified_seals.add(seal)
 
     def _chain(self, cert: Certificate, at: datetime) -> None:
         # A chain that checked out is good for any time inside all its certificates' validity;
@@ -237,6 +231,7 @@ class _Run:
         self.check_seal(parts, cert)
         self.check_signer_chain(parts, cert)
         self.check_data_hash(parts, licence_object)
+        self.check_sealing(parts)
         self.check_issuer(cert)
         self.check_identifier()
         self.check_validity()
@@ -244,11 +239,9 @@ class _Run:
     # 1 ---------------------------------------------------------------- format
     def check_format(
         self, document: bytes | str | SealedLicence
-    ) -> tuple[dict[str, object], _SignatureParts]:
+    ) -> tuple[dict[str, object], SESSignature]:
         try:
             if isinstance(document, SealedLicence):
-                from ezhengzhao.formats.licence_json import licence_to_dict
-
                 licence_object = licence_to_dict(document.licence)
                 der = document.ses_signature
             else:
@@ -261,35 +254,26 @@ class _Run:
         except LicenceFormatError as exc:
             self.fail("format", "licence_invalid", str(exc), stop=True)
         try:
-            parts = self.v_split(der)
+            signature = parse_ses_signature(der, seal_parser=self.v._seal)
         except DecodeError as exc:
             self.fail("format", "seal_format_invalid", str(exc), stop=True)
+        critical = [e.ext_id for e in signature.ext_datas if e.critical]
+        if critical:  # fail closed: an extension we do not understand may change the meaning
+            self.fail(
+                "format",
+                "seal_format_invalid",
+                f"unknown critical extension {critical[0]}",
+                stop=True,
+            )
         try:
-            self.suite = suite_for_signature_oid(parts.signature_alg_oid).id
+            self.suite = suite_for_signature_oid(signature.signature_alg_oid).id
         except UnsupportedAlgorithmError as exc:
             self.fail("format", "unsupported_algorithm", str(exc), stop=True)
         self.add("format", CheckStatus.PASSED)
-        return licence_object, parts
-
-    def v_split(self, der: bytes) -> _SignatureParts:
-        parts = _split_v4(der)
-        if parts is not None:
-            return parts
-        full = parse_ses_signature(der)  # v1 and unusual v4 encodings: the slow, full parser
-        return _SignatureParts(
-            full.version,
-            full.seal.der,
-            full.seal,
-            full.time_info,
-            full.data_hash,
-            full.signer_cert,
-            full.signature_alg_oid,
-            full.signature,
-            full.tbs_der,
-        )
+        return licence_object, signature
 
     # 2 ---------------------------------------------------------------- signature
-    def check_signature(self, parts: _SignatureParts) -> Certificate:
+    def check_signature(self, parts: SESSignature) -> Certificate:
         try:
             cert = self.v._certificate(parts.signer_cert)
         except CertificateError as exc:
@@ -299,29 +283,22 @@ class _Run:
                 parts.signature, parts.tbs_der, algorithm=parts.signature_alg_oid
             )
         except AlgorithmMismatchError as exc:
-            self.fail("signature", "unsupported_algorithm", str(exc), stop=True)
+            self.fail("signature", "algorithm_mismatch", str(exc), stop=True)
         except CryptoError as exc:
             self.fail("signature", "signature_invalid", str(exc), stop=True)
         self.add("signature", CheckStatus.PASSED)
         return cert
 
     # 3-6 -------------------------------------------------------------- seal
-    def check_seal(self, parts: _SignatureParts, cert: Certificate) -> None:
-        try:
-            if parts.seal is not None:
-                seal, digest = parts.seal, hashlib.sha256(parts.seal_der).digest()
-            else:
-                seal, digest = self.v._seal(parts.seal_der)
-        except DecodeError as exc:
-            self.fail("seal.signer_listed", "seal_format_invalid", str(exc))
-            return
+    def check_seal(self, parts: SESSignature, cert: Certificate) -> None:
+        seal = parts.seal
         if seal_lists_certificate(seal, cert.der):
             self.add("seal.signer_listed", CheckStatus.PASSED)
         else:
             self.fail("seal.signer_listed", "signer_not_in_seal", f"seal {seal.info.es_id}")
         maker_ok = True
         try:
-            self.v._seal_signature_ok(seal, digest)
+            self.v._seal_signature_ok(seal)
             self.add("seal.maker_signature", CheckStatus.PASSED)
         except (CryptoError, CertificateError) as exc:
             maker_ok = False
@@ -351,7 +328,7 @@ class _Run:
             self.add("seal.validity", CheckStatus.PASSED)
 
     # 7 ---------------------------------------------------------------- signer chain
-    def check_signer_chain(self, parts: _SignatureParts, cert: Certificate) -> None:
+    def check_signer_chain(self, parts: SESSignature, cert: Certificate) -> None:
         if parts.time_info > self.now + self.v._skew:
             self.fail(
                 "signer.chain",
@@ -368,13 +345,37 @@ class _Run:
         self.add("signer.chain", CheckStatus.PASSED)
 
     # 8 ---------------------------------------------------------------- data hash
-    def check_data_hash(self, parts: _SignatureParts, licence_object: dict[str, object]) -> None:
+    def check_data_hash(self, parts: SESSignature, licence_object: dict[str, object]) -> None:
         if sm3(licence_canonical_bytes(licence_object)) != parts.data_hash:
             self.fail("data_hash", "data_hash_mismatch", stop=True)
         self.add("data_hash", CheckStatus.PASSED)
         self.intact = True
 
-    # 9 ---------------------------------------------------------------- issuer
+    # 9 ---------------------------------------------------------------- sealing details
+    def check_sealing(self, parts: SESSignature) -> None:
+        """The licence's own 签章时间 and 签章名称 must be those of the signature it carries."""
+        assert self.licence is not None
+        sealing = self.licence.sealing
+        if sealing is None:
+            self.add("sealing", CheckStatus.PASSED)
+        elif sealing.signed_at != parts.time_info:
+            self.fail(
+                "sealing",
+                "sealing_mismatch",
+                f"licence says signed {sealing.signed_at:%Y-%m-%dT%H:%M:%SZ}, "
+                f"signature says {parts.time_info:%Y-%m-%dT%H:%M:%SZ}",
+            )
+        elif sealing.seal_name != parts.seal.info.name:
+            self.fail(
+                "sealing",
+                "sealing_mismatch",
+                f"licence names seal {sealing.seal_name}, signature's seal is "
+                f"{parts.seal.info.name}",
+            )
+        else:
+            self.add("sealing", CheckStatus.PASSED)
+
+    # 10 --------------------------------------------------------------- issuer
     def check_issuer(self, cert: Certificate) -> None:
         assert self.licence is not None
         issuer = self.licence.issuer
@@ -392,7 +393,7 @@ class _Run:
             return
         self.add("trust.issuer", CheckStatus.PASSED)
 
-    # 10 --------------------------------------------------------------- identifier
+    # 11 --------------------------------------------------------------- identifier
     def check_identifier(self) -> None:
         assert self.licence is not None
         lic = self.licence
@@ -414,7 +415,7 @@ class _Run:
         else:
             self.add("identifier", CheckStatus.PASSED)
 
-    # 11 --------------------------------------------------------------- validity
+    # 12 --------------------------------------------------------------- validity
     def check_validity(self) -> None:
         assert self.licence is not None
         today: date = self.now.astimezone(CHINA_STANDARD_TIME).date()
@@ -433,66 +434,3 @@ _CHAIN_REASONS: Final = {
     "certificate_not_yet_valid": "certificate_not_yet_valid",
     "certificate_key_usage": "certificate_key_usage",
 }
-
-_OID_CACHE: dict[bytes, str] = {}
-
-
-def _oid(value: bytes) -> str:
-    """Dotted text of an OBJECT IDENTIFIER's content octets."""
-    cached = _OID_CACHE.get(value)
-    if cached is not None:
-        return cached
-    if not value or value[-1] & 0x80:
-        raise DecodeError("OBJECT IDENTIFIER is malformed")
-    arcs: list[int] = []
-    current = 0
-    for byte in value:
-        if current == 0 and byte == 0x80:
-            raise DecodeError("OBJECT IDENTIFIER is not minimally encoded")
-        current = (current << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(current)
-            current = 0
-    first = min(arcs[0] // 40, 2)
-    text = ".".join(str(a) for a in [first, arcs[0] - 40 * first, *arcs[1:]])
-    if len(_OID_CACHE) < 256:
-        _OID_CACHE[value] = text
-    return text
-
-
-def _bit_string(buf: bytes, start: int, end: int) -> bytes:
-    if end <= start or buf[start] != 0:
-        raise DecodeError("BIT STRING must have whole bytes")
-    return buf[start + 1 : end]
-
-
-def _split_v4(der: bytes) -> _SignatureParts | None:
-    """Split a v4 SES_Signature without a schema; None when it is not the common v4 shape.
-
-    The seal inside is returned as raw DER, parsed once per seal and cached by the verifier.
-    Anything unusual (v1, optional members present) goes to the full parser instead.
-    """
-    top = read_tlv(der, 0)
-    if top.tag != 0x30 or top.end != len(der):
-        raise DecodeError("SES_Signature is not one DER SEQUENCE")
-    items = read_children(der, top)
-    if len(items) != 4 or [i.tag for i in items] != [0x30, 0x04, 0x06, 0x03]:
-        return None
-    tbs, cert, alg, sig = items
-    fields = read_children(der, tbs)
-    if len(fields) != 5 or [f.tag for f in fields] != [0x02, 0x30, 0x18, 0x03, 0x16]:
-        return None
-    version_tlv, seal_tlv, time_tlv, hash_tlv, _prop = fields
-    if der[version_tlv.value_start : version_tlv.end] != b"\x04":
-        return None
-    return _SignatureParts(
-        version=4,
-        seal_der=der[seal_tlv.start : seal_tlv.end],
-        seal=None,
-        time_info=read_generalized_time(der[time_tlv.value_start : time_tlv.end]),
-        data_hash=_bit_string(der, hash_tlv.value_start, hash_tlv.end),
-        signer_cert=der[cert.value_start : cert.end],
-        signature_alg_oid=_oid(der[alg.value_start : alg.end]),
-        signature=_bit_string(der, sig.value_start, sig.end),
-        tbs_der=der[tbs.start : tbs.end],
-    )

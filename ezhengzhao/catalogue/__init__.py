@@ -191,9 +191,7 @@ class SurfaceField:
     example: SurfaceValue | None = None
     minimum: int | None = None
     maximum: int | None = None
-    _regex: re.Pattern[str] | None = dc_field(
-        init=False, repr=False, compare=False, hash=False
-    )
+    _regex: re.Pattern[str] | None = dc_field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "type", _field_type(self.type))

@@ -1,8 +1,8 @@
 """Strict JSON reading and RFC 8785 canonical bytes.
 
 Every JSON document ezhengzhao reads goes through :func:`loads`: a size limit, no duplicate
-keys, no NaN/Infinity, bounded nesting, no lone surrogates. Canonical bytes (RFC 8785, the
-JSON Canonicalization Scheme) are what signatures cover.
+keys, no NaN/Infinity, nesting bounded by the parser's recursion guard, no lone surrogates.
+Canonical bytes (RFC 8785, the JSON Canonicalization Scheme) are what signatures cover.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ __all__ = ["MAX_DOCUMENT_BYTES", "canonical_bytes", "canonical_bytes_simple", "l
 
 #: Default upper bound for one JSON document (a sealed licence with its seal picture is ~20 KB).
 MAX_DOCUMENT_BYTES: Final = 1 << 20
-_MAX_DEPTH: Final = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Decoded text holds a lone surrogate only if the JSON wrote one as a \uD8xx–\uDFxx escape.
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -38,20 +37,21 @@ def _constant(name: str) -> object:
     raise DecodeError(f"JSON constant {name} is not allowed")
 
 
-def _check_tree(value: object, depth: int) -> None:
-    if depth > _MAX_DEPTH:
-        raise DecodeError(f"JSON nested deeper than {_MAX_DEPTH} levels")
-    if isinstance(value, str):
-        if _SURROGATE.search(value):
-            raise DecodeError("JSON string contains a lone surrogate")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if _SURROGATE.search(key):
-                raise DecodeError("JSON key contains a lone surrogate")
-            _check_tree(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_tree(item, depth + 1)
+def _check_strings(value: object) -> None:
+    """Reject lone surrogates anywhere in a parsed value (walked without recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise DecodeError("JSON string contains a lone surrogate")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _SURROGATE.search(key):
+                    raise DecodeError("JSON key contains a lone surrogate")
+                stack.append(child)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def loads(data: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES, what: str = "JSON") -> object:
@@ -79,10 +79,9 @@ def loads(data: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES, what: str =
         ) from None
     except RecursionError:
         raise DecodeError(f"{what} is nested too deeply") from None
-    # The tree walk is needed only when an escaped surrogate or deep nesting is possible.
-    escaped = "\\u" in text and _ESCAPED_SURROGATE.search(text)
-    if escaped or raw.count(b"[") + raw.count(b"{") > _MAX_DEPTH:
-        _check_tree(value, 0)
+    # Strict UTF-8 carries no surrogates: only a \uD8xx–\uDFxx escape can make one.
+    if "\\u" in text and _ESCAPED_SURROGATE.search(text):
+        _check_strings(value)
     return value
 
 

@@ -507,7 +507,7 @@ def octet_string(tlv: Tlv, what: str) -> bytes:
 
 def ia5_string(tlv: Tlv, what: str) -> str:
     expect(tlv, IA5_STRING, what)
-    if any(b >= 0x80 for b in tlv.content):
+    if not tlv.content.isascii():
         raise DecodeError(f"{what}: IA5String contains non-ASCII bytes")
     return tlv.content.decode("ascii")
 

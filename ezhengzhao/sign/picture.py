@@ -58,6 +58,7 @@ _SUPERSAMPLE = 4  # drawn at 4× and reduced, for smooth edges
 
 _ALPHA_LEVELS = 4
 
+
 def find_cjk_font() -> Path:
     """Find a font file that really has Chinese glyphs.
 
@@ -305,8 +306,14 @@ def draw_seal_picture(
     picture = alpha.point(lambda v: (v * levels + 127) // 255).convert("P")
     picture.putpalette(list(SEAL_RED) * _ALPHA_LEVELS)
     out = io.BytesIO()
-    picture.save(out, format="PNG", dpi=(dpi, dpi), bits=2, optimize=True,
-                 transparency=bytes(round(i * 255 / levels) for i in range(_ALPHA_LEVELS)))
+    picture.save(
+        out,
+        format="PNG",
+        dpi=(dpi, dpi),
+        bits=2,
+        optimize=True,
+        transparency=bytes(round(i * 255 / levels) for i in range(_ALPHA_LEVELS)),
+    )
     return SealPicture(type="png", data=out.getvalue(), width_mm=diameter_mm, height_mm=diameter_mm)
 
 

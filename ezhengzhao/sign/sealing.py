@@ -72,8 +72,12 @@ def make_authority_seal(
         picture=picture or draw_seal_picture(name, subtitle=subtitle),
         vendor_id=VENDOR_ID,
     )
-    return make_seal(info, maker_cert=maker_certificate.der,
-                     sign_alg_oid=maker.suite.signature_oid, sign=maker.sign)
+    return make_seal(
+        info,
+        maker_cert=maker_certificate.der,
+        sign_alg_oid=maker.suite.signature_oid,
+        sign=maker.sign,
+    )
 
 
 def _second(moment: datetime) -> datetime:

@@ -527,11 +527,15 @@ def _ext_datas(tlv: asn1.Tlv, what: str) -> tuple[ExtData, ...]:
     return tuple(result)
 
 
-def parse_ses_signature(der: bytes) -> SESSignature:
+def parse_ses_signature(
+    der: bytes, *, seal_parser: Callable[[bytes], Seal] | None = None
+) -> SESSignature:
     """Parse electronic signature data (SES_Signature), GB/T 38540 v4 or GM/T 0031 v1.
 
     The v4 ``timeStamp`` is read whether tagged ``[0]`` EXPLICIT, ``[0]`` IMPLICIT, or (as
-    one C implementation declares it) untagged.
+    one C implementation declares it) untagged. ``seal_parser`` turns the embedded seal's
+    exact DER into a :class:`Seal` (default :func:`parse_seal`); a verifier passes one that
+    remembers seals by digest, since one seal signs every licence of an authority.
 
     Raises:
         DecodeError: not DER, trailing bytes, a field of the wrong type or value, a seal whose
@@ -542,24 +546,27 @@ def parse_ses_signature(der: bytes) -> SESSignature:
     items = asn1.sequence(top, "SES_Signature", (2, 4, 5))
     tbs_items = asn1.sequence(items[0], "SES_Signature.toSign", (5, 6, 7))
     version = asn1.integer(tbs_items[0], "SES_Signature.toSign.version")
+    read_seal = seal_parser or parse_seal
     if version == SEAL_VERSION_V4:
-        return _signature_v4(top, items, tbs_items)
+        return _signature_v4(top, items, tbs_items, read_seal)
     if version in _V1_NUMBERS:
-        return _signature_v1(top, items, tbs_items)
+        return _signature_v1(top, items, tbs_items, read_seal)
     raise DecodeError(
         f"SES_Signature: version {version} is not supported "
         "(4 for GB/T 38540, 1 or 2 for GM/T 0031)"
     )
 
 
-def _signature_v4(top: asn1.Tlv, items: list[asn1.Tlv], tbs: list[asn1.Tlv]) -> SESSignature:
+def _signature_v4(
+    top: asn1.Tlv, items: list[asn1.Tlv], tbs: list[asn1.Tlv], read_seal: Callable[[bytes], Seal]
+) -> SESSignature:
     w = "SES_Signature"
     t = f"{w}.toSign"
     if len(items) not in (4, 5):
         raise DecodeError(f"{w}: a v4 SES_Signature has 4 or 5 elements, this one {len(items)}")
     if len(tbs) not in (5, 6):
         raise DecodeError(f"{t}: a v4 TBS_Sign has 5 or 6 elements, this one {len(tbs)}")
-    seal = _seal(tbs[1], f"{t}.eseal")
+    seal = _embedded_seal(tbs[1], f"{t}.eseal", read_seal)
     if seal.version != SEAL_VERSION_V4:
         raise DecodeError(f"{t}.eseal: a v4 signature must carry a v4 seal, found v{seal.version}")
     exts: tuple[ExtData, ...] = ()
@@ -587,6 +594,12 @@ def _signature_v4(top: asn1.Tlv, items: list[asn1.Tlv], tbs: list[asn1.Tlv]) -> 
     )
 
 
+def _embedded_seal(tlv: asn1.Tlv, what: str, read_seal: Callable[[bytes], Seal]) -> Seal:
+    if read_seal is parse_seal:
+        return _seal(tlv, what)  # the default: name the field path in errors
+    return read_seal(tlv.raw)
+
+
 def _timestamp_v4(tlv: asn1.Tlv, what: str) -> bytes:
     """timeStamp [0] BIT STRING OPTIONAL: EXPLICIT, IMPLICIT or untagged."""
     if tlv.tag == asn1.CONTEXT_0_CONSTRUCTED:
@@ -601,14 +614,16 @@ def _timestamp_v4(tlv: asn1.Tlv, what: str) -> bytes:
     raise DecodeError(f"{what}: expected [0] or BIT STRING, got {asn1.tag_name(tlv.tag)}")
 
 
-def _signature_v1(top: asn1.Tlv, items: list[asn1.Tlv], tbs: list[asn1.Tlv]) -> SESSignature:
+def _signature_v1(
+    top: asn1.Tlv, items: list[asn1.Tlv], tbs: list[asn1.Tlv], read_seal: Callable[[bytes], Seal]
+) -> SESSignature:
     w = "SES_Signature"
     t = f"{w}.toSign"
     if len(items) != 2:
         raise DecodeError(f"{w}: a GM/T 0031 SES_Signature has 2 elements, this one {len(items)}")
     if len(tbs) != 7:
         raise DecodeError(f"{t}: a GM/T 0031 TBS_Sign has 7 elements, this one {len(tbs)}")
-    seal = _seal(tbs[1], f"{t}.eseal")
+    seal = _embedded_seal(tbs[1], f"{t}.eseal", read_seal)
     if seal.version != SEAL_VERSION_V1:
         raise DecodeError(f"{t}.eseal: a GM/T 0031 signature must carry a v1 seal, found v4")
     time_info, token = _v1_time(_v1_bits(tbs[2], f"{t}.timeInfo"), f"{t}.timeInfo")

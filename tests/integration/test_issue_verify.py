@@ -76,6 +76,7 @@ def test_valid_licence_has_every_check_in_order(demo_domain: DemoDomain) -> None
         "seal.validity",
         "signer.chain",
         "data_hash",
+        "sealing",
         "trust.issuer",
         "identifier",
         "validity",
@@ -206,7 +207,7 @@ def test_signature_claiming_another_algorithm_is_rejected(demo_domain: DemoDomai
     p256_oid = "1.2.840.10045.4.3.2"
     result = _verifier(demo_domain).verify(_seal_as_given(demo_domain, _draft(), alg_oid=p256_oid))
     assert result.status is Status.FAILED
-    assert result.reasons == ("unsupported_algorithm",)
+    assert result.reasons == ("algorithm_mismatch",)
 
 
 def test_steady_state_costs_one_signature_check(
@@ -360,3 +361,26 @@ def test_non_canonical_base64_is_refused(demo_domain: DemoDomain) -> None:
         assert base64.b64decode(doc["ses_signature"]) == der[:keep]
         result = _verifier(demo_domain).verify(json.dumps(doc, ensure_ascii=False))
         assert "canonical base64" in result.checks[0].detail
+
+
+def test_sealing_details_must_match_the_signature(demo_domain: DemoDomain) -> None:
+    authority = _authority(demo_domain)
+    licence = build_licence(
+        _draft(),
+        catalogue=CATALOGUE,
+        issuer=authority.issuer,
+        seal_name="别的印章",
+        now=demo_domain.created,
+    )
+    signature = make_signature(
+        seal=authority.seal,
+        data_hash=sm3(licence_canonical_bytes(licence)),
+        time_info=demo_domain.created,
+        property_info="test",
+        signer_cert=authority.certificate.der,
+        sign_alg_oid=authority.signer.suite.signature_oid,
+        sign=authority.signer.sign,
+    )
+    result = _verifier(demo_domain).verify(SealedLicence(licence, signature.der))
+    assert result.reasons == ("sealing_mismatch",)
+    assert "别的印章" in result.check("sealing").detail

@@ -261,8 +261,13 @@ def test_construction_certificate_number_encodes_the_class(builtin: Catalogue) -
 
 
 def _field(**overrides: Any) -> SurfaceField:
-    spec: dict[str, Any] = {"key": "KZ_X", "label": "测试", "label_en": "Test", "type": "text",
-                            "max_length": 10}
+    spec: dict[str, Any] = {
+        "key": "KZ_X",
+        "label": "测试",
+        "label_en": "Test",
+        "type": "text",
+        "max_length": 10,
+    }
     spec.update(overrides)
     return SurfaceField(**spec)
 
@@ -289,8 +294,15 @@ def test_date_values() -> None:
     day = _field(type="date", max_length=None)
     assert day.validate("2024-02-29", "p") == "2024-02-29"
     assert day.validate(date(2024, 1, 5), "p") == "2024-01-05"
-    for bad in ("2023-02-29", "2024-13-01", "2024/01/01", "20240101", "2024-1-1",
-                datetime(2024, 1, 5, 8, 0), "２０２４-01-01"):
+    for bad in (
+        "2023-02-29",
+        "2024-13-01",
+        "2024/01/01",
+        "20240101",
+        "2024-1-1",
+        datetime(2024, 1, 5, 8, 0),
+        "２０２４-01-01",
+    ):
         with pytest.raises(LicenceFormatError):
             day.validate(bad, "p")
 
@@ -346,8 +358,13 @@ def test_enum_values() -> None:
 def test_number_values() -> None:
     weight = _field(type="number", minimum=300, maximum=8000, max_length=None)
     assert weight.validate(3350, "p") == 3350
-    for bad, problem in ((True, "integer"), (3350.0, "integer"), ("3350", "integer"),
-                         (299, "at least 300"), (8001, "at most 8000")):
+    for bad, problem in (
+        (True, "integer"),
+        (3350.0, "integer"),
+        ("3350", "integer"),
+        (299, "at least 300"),
+        (8001, "at most 8000"),
+    ):
         with pytest.raises(LicenceFormatError, match=problem):
             weight.validate(bad, "p")
 
@@ -454,11 +471,16 @@ def test_catalogue_from_types_rejects_conflicts(builtin: Catalogue) -> None:
     licence_type = builtin.by_name("结婚证")
     assert len(Catalogue([licence_type, licence_type])) == 1
     other = LicenceType(
-        code=licence_type.code, name="离婚证", name_en="Divorce Certificate",
+        code=licence_type.code,
+        name="离婚证",
+        name_en="Divorce Certificate",
         defining_authority=licence_type.defining_authority,
         defining_authority_code=licence_type.defining_authority_code,
-        authority_level="国家级", holder_category="自然人", issuer_levels=("区县级",),
-        default_validity_years=None, fields=licence_type.fields,
+        authority_level="国家级",
+        holder_category="自然人",
+        issuer_levels=("区县级",),
+        default_validity_years=None,
+        fields=licence_type.fields,
     )
     with pytest.raises(CatalogueError, match="already defined differently"):
         Catalogue([licence_type, other])
@@ -528,8 +550,14 @@ def _bad(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
 
 def _items(count: int, **extra: Any) -> list[dict[str, Any]]:
     return [
-        {"key": f"KZ_F{i}", "label": "项", "label_en": "item", "type": "text", "max_length": 5,
-         **extra}
+        {
+            "key": f"KZ_F{i}",
+            "label": "项",
+            "label_en": "item",
+            "type": "text",
+            "max_length": 5,
+            **extra,
+        }
         for i in range(count)
     ]
 
@@ -538,37 +566,82 @@ _NO_HOLDER = {k: v for k, v in _local_type_document().items() if k != "holder_ca
 
 BAD_DOCUMENTS: list[tuple[str, Any, str]] = [
     ("unknown key", _bad(("colour",), "red"), "types[0].colour: unknown key"),
-    ("unknown field key", _bad(("fields", 1, "hidden"), True),
-     "types[0].fields[1].hidden: unknown key"),
-    ("bad regex", _bad(("fields", 0, "pattern"), "HW[0-9"),
-     "types[0].fields[0].pattern: not a valid regular expression"),
-    ("bad type code check char", _bad(("code",), _bad_check_code()),
-     "types[0].code: its first 18 characters are not a 统一社会信用代码"),
-    ("authority code mismatch", _bad(("defining_authority_code",), "11100000000013338W"),
-     "types[0].defining_authority_code: must equal"),
-    ("unknown format", {**_collection(_local_type_document()), "format": "ezz/catalogue/2"},
-     "format: 'ezz/catalogue/2' is not a known format"),
+    (
+        "unknown field key",
+        _bad(("fields", 1, "hidden"), True),
+        "types[0].fields[1].hidden: unknown key",
+    ),
+    (
+        "bad regex",
+        _bad(("fields", 0, "pattern"), "HW[0-9"),
+        "types[0].fields[0].pattern: not a valid regular expression",
+    ),
+    (
+        "bad type code check char",
+        _bad(("code",), _bad_check_code()),
+        "types[0].code: its first 18 characters are not a 统一社会信用代码",
+    ),
+    (
+        "authority code mismatch",
+        _bad(("defining_authority_code",), "11100000000013338W"),
+        "types[0].defining_authority_code: must equal",
+    ),
+    (
+        "unknown format",
+        {**_collection(_local_type_document()), "format": "ezz/catalogue/2"},
+        "format: 'ezz/catalogue/2' is not a known format",
+    ),
     ("missing format", _local_type_document(), "format: missing"),
-    ("missing required", _collection(_NO_HOLDER),
-     "types[0].holder_category: required key is missing"),
-    ("field type unknown", _bad(("fields", 2, "type"), "float"),
-     "types[0].fields[2].type: 'float' is not one of"),
-    ("wrong json type", _bad(("fields", 1, "required"), "yes"),
-     "types[0].fields[1].required: must be true or false"),
-    ("float for integer", _bad(("default_validity_years",), 3.0),
-     "types[0].default_validity_years: must be an integer"),
-    ("example does not validate", _bad(("fields", 0, "example"), "HW1"),
-     "types[0].fields[0].example: does not validate"),
-    ("too many fields", _bad(("fields",), _items(201)),
-     "types[0].fields: must have 1 to 200 fields"),
-    ("too many qr fields", _bad(("fields",), _items(7, in_qr=True)),
-     "types[0].fields: at most 6 fields may go into the QR code"),
-    ("duplicate field key", _bad(("fields", 1, "key"), "KZ_XKZBH"),
-     "types[0].fields[1].key: duplicate key KZ_XKZBH"),
-    ("unknown level", _bad(("issuer_levels",), ["街道级"]),
-     "types[0].issuer_levels[0]: must be one of"),
-    ("unknown holder", _bad(("holder_category",), "个人"),
-     "types[0].holder_category: must be one of"),
+    (
+        "missing required",
+        _collection(_NO_HOLDER),
+        "types[0].holder_category: required key is missing",
+    ),
+    (
+        "field type unknown",
+        _bad(("fields", 2, "type"), "float"),
+        "types[0].fields[2].type: 'float' is not one of",
+    ),
+    (
+        "wrong json type",
+        _bad(("fields", 1, "required"), "yes"),
+        "types[0].fields[1].required: must be true or false",
+    ),
+    (
+        "float for integer",
+        _bad(("default_validity_years",), 3.0),
+        "types[0].default_validity_years: must be an integer",
+    ),
+    (
+        "example does not validate",
+        _bad(("fields", 0, "example"), "HW1"),
+        "types[0].fields[0].example: does not validate",
+    ),
+    (
+        "too many fields",
+        _bad(("fields",), _items(201)),
+        "types[0].fields: must have 1 to 200 fields",
+    ),
+    (
+        "too many qr fields",
+        _bad(("fields",), _items(7, in_qr=True)),
+        "types[0].fields: at most 6 fields may go into the QR code",
+    ),
+    (
+        "duplicate field key",
+        _bad(("fields", 1, "key"), "KZ_XKZBH"),
+        "types[0].fields[1].key: duplicate key KZ_XKZBH",
+    ),
+    (
+        "unknown level",
+        _bad(("issuer_levels",), ["街道级"]),
+        "types[0].issuer_levels[0]: must be one of",
+    ),
+    (
+        "unknown holder",
+        _bad(("holder_category",), "个人"),
+        "types[0].holder_category: must be one of",
+    ),
     ("bad provenance", _bad(("provenance",), "confirmed"), "types[0].provenance"),
     ("types not array", {"format": CATALOGUE_FORMAT, "types": {}}, "types: must be an array"),
     ("top level array", [_local_type_document()], "must be a JSON object"),
@@ -590,9 +663,11 @@ def test_bad_catalogue_files(tmp_path: Path, case: str, document: Any, message: 
 @pytest.mark.parametrize(
     ("case", "raw", "message"),
     [
-        ("duplicate json key",
-         '{"format": "ezz/catalogue/1", "format": "ezz/catalogue/1", "types": []}',
-         "duplicate JSON key 'format'"),
+        (
+            "duplicate json key",
+            '{"format": "ezz/catalogue/1", "format": "ezz/catalogue/1", "types": []}',
+            "duplicate JSON key 'format'",
+        ),
         ("not json", "{format: 1}", "not valid JSON"),
         ("nan", '{"format": "ezz/catalogue/1", "types": [NaN]}', "not valid JSON"),
         ("deep nesting", "[" * 100_000 + "]" * 100_000, "JSON"),
@@ -648,8 +723,22 @@ _json = st.recursive(
     max_leaves=20,
 )
 _TYPE_KEYS = sorted(_local_type_document())
-_FIELD_KEYS = ["key", "label", "label_en", "type", "required", "max_length", "pattern", "validator",
-               "choices", "in_qr", "description", "example", "minimum", "maximum"]
+_FIELD_KEYS = [
+    "key",
+    "label",
+    "label_en",
+    "type",
+    "required",
+    "max_length",
+    "pattern",
+    "validator",
+    "choices",
+    "in_qr",
+    "description",
+    "example",
+    "minimum",
+    "maximum",
+]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -164,7 +164,7 @@ def test_wrong_check_digit_names_the_field_as_the_issue_asks() -> None:
         (b'{"a": NaN}', "NaN"),
         (b"\xff\xfe", "not UTF-8"),
         (b'{"a": "\\ud800"}', "lone surrogate"),
-        (b"[" * 100 + b"]" * 100, "nested"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     ],
 )
 def test_strict_json(text: bytes, words: str) -> None:

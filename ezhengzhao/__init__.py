@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ezhengzhao import codes
 from ezhengzhao.catalogue import Catalogue, FieldType, LicenceType, SurfaceField
+from ezhengzhao.clock import Clock, system_clock
 from ezhengzhao.errors import (
     AlgorithmMismatchError,
     CatalogueError,
@@ -80,7 +81,7 @@ from ezhengzhao.sign import (
     save_private_key,
 )
 from ezhengzhao.trust import TrustStore
-from ezhengzhao.verify import Clock, Verifier, system_clock
+from ezhengzhao.verify import Verifier
 
 __version__ = "0.1.0"
 

@@ -255,33 +255,187 @@ def cmd_issue(args: argparse.Namespace) -> int:
     return EXIT_VALID
 
 
+_INPUT_REASONS = frozenset(
+    {
+        "format_invalid",
+        "qr_prefix_invalid",
+        "qr_base45_invalid",
+        "qr_zlib_invalid",
+        "qr_cbor_invalid",
+        "qr_cose_invalid",
+    }
+)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from ezhengzhao.result import Status
     from ezhengzhao.trust.store import TrustStore
     from ezhengzhao.verify import Verifier
 
+    sources = [x for x in (args.file, args.qr, args.image) if x is not None]
+    if len(sources) != 1:
+        raise UsageError("give exactly one of FILE, --qr TEXT|@FILE or --image PHOTO")
     trust = TrustStore.from_directory(args.trust)
     at = _parse_time(args.at)
     clock: Callable[[], datetime] = (lambda: at) if at is not None else (lambda: datetime.now(UTC))
     verifier = Verifier(trust_store=trust, clock=clock, region=args.region)
-    result = verifier.verify(_read(args.file))
-    first = result.checks[0]
-    if first.reason == "format_invalid":
-        # Not a sealed licence at all (not JSON, another format): an input error, not a verdict.
-        if args.json:
-            _print_json(result.to_dict())
-        raise UsageError(f"{args.file} is not a sealed licence: {first.detail}")
-    if args.json:
-        _print_json(result.to_dict())
+    if args.image is not None:
+        results = verifier.verify_image(_read(args.image))
+        what = args.image
+    elif args.qr is not None:
+        text = _read(args.qr[1:]).decode("ascii", "replace") if args.qr.startswith("@") else args.qr
+        results = (verifier.verify_qr(text.strip()),)
+        what = "the QR text"
     else:
+        results = (verifier.verify(_read(args.file)),)
+        what = args.file
+    if args.json:
+        _print_json([r.to_dict() for r in results] if args.image else results[0].to_dict())
+    if len(results) == 1 and results[0].checks[0].reason in _INPUT_REASONS:
+        # Not a licence document or code at all: an input error, not a verdict.
+        first = results[0].checks[0]
+        raise UsageError(f"{what} is not a licence document or code: {first.detail}")
+    if not args.json:
         from ezhengzhao.inspect import render_result
 
-        print(render_result(result))
-    return {
-        Status.PASSED: EXIT_VALID,
-        Status.FAILED: EXIT_INVALID,
-        Status.INDETERMINATE: EXIT_INDETERMINATE,
-    }[result.status]
+        print("\n\n".join(render_result(r) for r in results))
+    statuses = {r.status for r in results}
+    if Status.FAILED in statuses:
+        return EXIT_INVALID
+    if Status.INDETERMINATE in statuses:
+        return EXIT_INDETERMINATE
+    return EXIT_VALID
+
+
+def cmd_qr(args: argparse.Namespace) -> int:
+    from ezhengzhao.catalogue import Catalogue
+    from ezhengzhao.formats.sealed import SealedLicence
+    from ezhengzhao.issue import IssuingAuthority
+    from ezhengzhao.qr.image import render_png, render_svg
+
+    if not (args.png or args.svg or args.text):
+        raise UsageError("give at least one of --png, --svg, --text")
+    sealed = SealedLicence.from_json(_read(args.file))
+    authority = _load_authority(args.seal, args.suite, _passphrase(args.passphrase_env))
+    assert isinstance(authority, IssuingAuthority)
+    catalogue = Catalogue.load(args.catalogue) if args.catalogue else Catalogue.builtin()
+    now = _parse_time(args.at) or datetime.now(UTC)
+    text = authority.qr_text(sealed.licence, catalogue=catalogue, now=now)
+    # Render everything first, then write: a failure leaves no partial set of files.
+    outputs: list[tuple[str, bytes]] = []
+    if args.png:
+        outputs.append(
+            (args.png, render_png(text, ecc=args.ecc, module_mm=args.module_mm, dpi=args.dpi))
+        )
+    if args.svg:
+        svg = render_svg(text, ecc=args.ecc, module_mm=args.module_mm)
+        outputs.append((args.svg, svg.encode()))
+    if args.text:
+        outputs.append((args.text, text.encode("ascii") + b"\n"))
+    for path, data in outputs:
+        _write(path, data)
+    print(
+        f"{len(text)}-character EZZ1 code for {sealed.licence.licence_id} written to "
+        + ", ".join(p for p, _ in outputs)
+    )
+    return EXIT_VALID
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    from ezhengzhao.card import card_pdf, card_png
+    from ezhengzhao.catalogue import Catalogue
+    from ezhengzhao.formats.sealed import SealedLicence
+    from ezhengzhao.issue import IssuingAuthority
+
+    if not (args.png or args.pdf):
+        raise UsageError("give --png and/or --pdf")
+    sealed = SealedLicence.from_json(_read(args.file))
+    catalogue = Catalogue.load(args.catalogue) if args.catalogue else Catalogue.builtin()
+    if args.qr_text:
+        text = _read(args.qr_text).decode("ascii", "replace").strip()
+    else:
+        if not args.seal:
+            raise UsageError("give --seal AUTHORITY_DIR (to sign the QR code) or --qr-text FILE")
+        authority = _load_authority(args.seal, args.suite, _passphrase(args.passphrase_env))
+        assert isinstance(authority, IssuingAuthority)
+        text = authority.qr_text(sealed.licence, catalogue=catalogue, now=datetime.now(UTC))
+    outputs: list[tuple[str, bytes]] = []
+    if args.png:
+        outputs.append(
+            (args.png, card_png(sealed, qr_text=text, catalogue=catalogue, size=args.size))
+        )
+    if args.pdf:
+        outputs.append(
+            (args.pdf, card_pdf(sealed, qr_text=text, catalogue=catalogue, size=args.size))
+        )
+    for path, data in outputs:
+        _write(path, data)
+    print(f"card of {sealed.licence.licence_id} written to " + ", ".join(p for p, _ in outputs))
+    return EXIT_VALID
+
+
+def cmd_present_issue(args: argparse.Namespace) -> int:
+    from ezhengzhao.present import PresentationIssuer
+    from ezhengzhao.sign.keys import load_private_key
+    from ezhengzhao.sign.x509 import Certificate
+
+    issuer = PresentationIssuer(
+        signer=load_private_key(_read(args.key), _passphrase(args.passphrase_env)),
+        certificate=Certificate.from_pem(_read(args.cert)),
+        region=args.region,
+        lifetime=timedelta(seconds=args.seconds),
+    )
+    token = issuer.issue(args.handle, audience=args.audience)
+    if args.png:
+        from ezhengzhao.qr.image import render_png
+
+        _write(args.png, render_png(token, module_px=6))
+    print(token)
+    return EXIT_VALID
+
+
+def cmd_present_verify(args: argparse.Namespace) -> int:
+    from ezhengzhao.present import PresentationVerifier
+    from ezhengzhao.replay import SQLiteReplayCache
+    from ezhengzhao.result import Status
+    from ezhengzhao.sign.x509 import load_certificates
+
+    certificates = [c for path in args.cert for c in load_certificates(_read(path))]
+    verifier = PresentationVerifier(
+        certificates=certificates,
+        replay_cache=SQLiteReplayCache(args.replay_db),
+        region=args.region,
+    )
+    token = (
+        _read(args.token[1:]).decode("ascii", "replace")
+        if args.token.startswith("@")
+        else args.token
+    )
+    result = verifier.verify(token.strip())
+    if args.json:
+        _print_json(
+            {
+                "status": result.status.value,
+                "reason": result.reason,
+                "detail": result.detail,
+                "claims": None
+                if result.claims is None
+                else {
+                    "handle": result.claims.handle,
+                    "issuing_region": result.claims.issuing_region,
+                    "audience": result.claims.audience,
+                    "issued_at": result.claims.issued_at.isoformat(),
+                    "expires_at": result.claims.expires_at.isoformat(),
+                },
+            }
+        )
+    else:
+        print(f"{result.status.label_zh} {result.status.value}  {result.reason}  {result.detail}")
+        if result.claims is not None:
+            print(f"handle {result.claims.handle} from {result.claims.issuing_region}")
+    if result.reason == "token_malformed":
+        raise UsageError(f"not a 亮证 token: {result.detail}")
+    return EXIT_VALID if result.status is Status.PASSED else EXIT_INVALID
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -396,13 +550,62 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_issue)
 
-    p = sub.add_parser("verify", help="verify a sealed licence")
-    p.add_argument("file", help="sealed licence (.ezz.json), or - for stdin")
+    p = sub.add_parser("verify", help="verify a sealed licence, an EZZ1 QR text or a photo")
+    p.add_argument("file", nargs="?", help="sealed licence (.ezz.json), or - for stdin")
+    p.add_argument("--qr", help="an EZZ1: QR text, or @FILE holding one")
+    p.add_argument("--image", help="a photo or scan with one or more QR codes")
     p.add_argument("--trust", required=True, help="trust directory (roots/*.pem)")
     p.add_argument("--region", help="the verifying region's 行政区划代码")
     p.add_argument("--at", help="validation time (ISO 8601; default now)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("qr", help="make the offline verification QR code (EZZ1) of a licence")
+    p.add_argument("file", help="sealed licence (.ezz.json)")
+    p.add_argument("--seal", required=True, help="the issuing authority's folder (signs the code)")
+    p.add_argument("--suite", default="SM2-SM3")
+    p.add_argument("--png", help="QR image (PNG)")
+    p.add_argument("--svg", help="QR image (SVG)")
+    p.add_argument("--text", help="the EZZ1 text")
+    p.add_argument("--ecc", default="M", choices=["L", "M", "Q", "H"])
+    p.add_argument("--module-mm", type=float, default=0.5, help="module size for print, in mm")
+    p.add_argument("--dpi", type=int, default=300)
+    p.add_argument("--catalogue")
+    p.add_argument("--at", help="issuing time (ISO 8601; default now)")
+    p.add_argument("--passphrase-env")
+    p.set_defaults(func=cmd_qr)
+
+    p = sub.add_parser("card", help="render the printable licence card (PNG, PDF)")
+    p.add_argument("file", help="sealed licence (.ezz.json)")
+    p.add_argument("--png")
+    p.add_argument("--pdf")
+    p.add_argument("--size", default="A6", choices=["A5", "A6"])
+    p.add_argument("--seal", help="the issuing authority's folder, to sign the card's QR code")
+    p.add_argument("--qr-text", help="a file with the EZZ1 text to print instead")
+    p.add_argument("--suite", default="SM2-SM3")
+    p.add_argument("--catalogue")
+    p.add_argument("--passphrase-env")
+    p.set_defaults(func=cmd_card)
+
+    p = sub.add_parser("present", help="online 亮证 tokens (EZT1)")
+    present_sub = p.add_subparsers(dest="present_command", required=True, parser_class=_Parser)
+    p = present_sub.add_parser("issue", help="issue a short-lived single-use 亮证 token")
+    p.add_argument("--handle", required=True, help="opaque licence handle (no personal data)")
+    p.add_argument("--key", required=True, help="the platform's signing key")
+    p.add_argument("--cert", required=True, help="the platform's certificate")
+    p.add_argument("--region", required=True, help="issuing region code")
+    p.add_argument("--audience", default="*", help="verifying region code or *")
+    p.add_argument("--seconds", type=int, default=60)
+    p.add_argument("--png", help="also write the token as a QR image")
+    p.add_argument("--passphrase-env")
+    p.set_defaults(func=cmd_present_issue)
+    p = present_sub.add_parser("verify", help="verify a 亮证 token once")
+    p.add_argument("token", help="EZT1: text or @FILE")
+    p.add_argument("--cert", action="append", required=True, help="platform certificate(s)")
+    p.add_argument("--region", required=True, help="this verifier's region code")
+    p.add_argument("--replay-db", required=True, help="SQLite file remembering used tokens")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_present_verify)
 
     p = sub.add_parser("inspect", help="show a sealed licence in Chinese and English")
     p.add_argument("file")

@@ -130,6 +130,20 @@ class Sample:
 
 
 @dataclass(frozen=True, slots=True)
+class QrSample:
+    """The offline QR code of a sample licence and what a verifier must say about it."""
+
+    file: str
+    licence_file: str
+    licence_type: str
+    holder: str
+    suite: str
+    text: str
+    expected_status: str
+    expected_reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Authority:
     spec: AuthoritySpec
     issuer: Issuer
@@ -160,6 +174,7 @@ class DemoDomain:
     rogue_root: Certificate
     documents: Mapping[str, bytes]
     samples: tuple[Sample, ...]
+    qr_samples: tuple[QrSample, ...] = ()
 
 
 def _uscc(prefix: str, region: str, org8: str) -> str:
@@ -373,6 +388,7 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
     people = _People()
     documents: dict[str, bytes] = {}
     samples: list[Sample] = []
+    qr_samples: list[QrSample] = []
 
     def add(
         doc: SealedLicence | bytes,
@@ -382,10 +398,28 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         status: str,
         reasons: tuple[str, ...],
         demonstrates: str,
+        *,
+        qr_from: IssuingAuthority | None = None,
+        qr_reasons: tuple[str, ...] | None = None,
     ) -> None:
         file = f"licences/{len(samples) + 1:02d}-{licence_type.name}.ezz.json"
         data = doc.to_json(indent=None) if isinstance(doc, SealedLicence) else doc
         documents[file] = data
+        if qr_from is not None and isinstance(doc, SealedLicence):
+            qr_reasons = reasons if qr_reasons is None else qr_reasons
+            text = qr_from.qr_text(doc.licence, catalogue=catalogue, now=now)
+            qr_samples.append(
+                QrSample(
+                    file.removesuffix(".ezz.json") + ".qr.txt",
+                    file,
+                    licence_type.name,
+                    holder.name,
+                    suite,
+                    text,
+                    "FAILED" if qr_reasons else "PASSED",
+                    qr_reasons,
+                )
+            )
         samples.append(
             Sample(
                 file,
@@ -426,6 +460,7 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
             "PASSED",
             (),
             f"a valid {licence_type.name} sealed with SM2 by {authority.issuer.name}",
+            qr_from=authority.credentials(),
         )
         for suite in authority.spec.extra_suites:
             draft2 = replace(draft, number=draft.number + "B")
@@ -438,6 +473,7 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
                 "PASSED",
                 (),
                 f"the same authority's seal signed with {suite} instead of SM2",
+                qr_from=authority.credentials(suite),
             )
 
     # Negative samples: each shows one way a licence fails.
@@ -497,6 +533,7 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         "FAILED",
         ("licence_not_yet_valid",),
         "a licence that starts in a month",
+        qr_from=first_authority.credentials(),
     )
 
     rogue_root, rogue = _rogue_authority(first_authority.issuer, now)
@@ -553,7 +590,7 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         "sealed with a seal whose validity had ended an hour before",
     )
 
-    return DemoDomain(now, regions, rogue_root, documents, tuple(samples))
+    return DemoDomain(now, regions, rogue_root, documents, tuple(samples), tuple(qr_samples))
 
 
 def _pick(names: tuple[str, ...], n: int) -> str:
@@ -694,8 +731,13 @@ def _files(domain: DemoDomain) -> Iterator[tuple[str, bytes]]:
                     }
                 ),
             )
+        for authority in region.authorities:
+            for suite, cert in authority.certificates.items():
+                name = f"{authority.issuer.code}-{_suite_tag(suite)}.pem"
+                yield f"trust/signers/{name}", cert.to_pem()
     yield "untrusted/rogue-root.pem", domain.rogue_root.to_pem()
     yield from domain.documents.items()
+    yield from _qr_files(domain)
     yield (
         MANIFEST,
         _json(
@@ -717,9 +759,36 @@ def _files(domain: DemoDomain) -> Iterator[tuple[str, bytes]]:
                     }
                     for s in domain.samples
                 ],
+                "qr_samples": [
+                    {
+                        "file": q.file,
+                        "image": q.file.removesuffix(".qr.txt") + ".qr.png",
+                        "card": q.file.removesuffix(".qr.txt") + ".card.png",
+                        "licence_file": q.licence_file,
+                        "licence_type": q.licence_type,
+                        "holder": q.holder,
+                        "suite": q.suite,
+                        "expected_status": q.expected_status,
+                        "expected_reasons": list(q.expected_reasons),
+                    }
+                    for q in domain.qr_samples
+                ],
             }
         ),
     )
+
+
+def _qr_files(domain: DemoDomain) -> Iterator[tuple[str, bytes]]:
+    """Each QR sample's text, its QR image and the printable card of its licence."""
+    from ezhengzhao.card import card_png
+    from ezhengzhao.qr.image import render_png
+
+    for qr in domain.qr_samples:
+        base = qr.file.removesuffix(".qr.txt")
+        yield qr.file, qr.text.encode("ascii") + b"\n"
+        yield f"{base}.qr.png", render_png(qr.text, module_px=4)
+        sealed = SealedLicence.from_json(domain.documents[qr.licence_file])
+        yield f"{base}.card.png", card_png(sealed, qr_text=qr.text)
 
 
 def _suite_tag(suite: str) -> str:
@@ -730,14 +799,17 @@ def _json(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2).encode() + b"\n"
 
 
-def load_manifest(directory: str | os.PathLike[str]) -> list[dict[str, object]]:
-    """The samples listed in a demo directory's manifest."""
+def load_manifest(
+    directory: str | os.PathLike[str], *, kind: str = "samples"
+) -> list[dict[str, object]]:
+    """The samples (or ``qr_samples``) listed in a demo directory's manifest."""
     from ezhengzhao.formats.jsonio import loads
 
     value = loads((Path(directory) / MANIFEST).read_bytes(), what=MANIFEST)
     if not isinstance(value, dict) or not isinstance(value.get("samples"), list):
         raise ConfigurationError(f"{directory}/{MANIFEST} is not a demo manifest")
-    return [s for s in value["samples"] if isinstance(s, dict)]
+    items = value.get(kind)
+    return [s for s in items if isinstance(s, dict)] if isinstance(items, list) else []
 
 
 def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
@@ -753,7 +825,9 @@ def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
     )
     rows = []
     mismatches = 0
-    for sample in manifest:
+    qr_samples = load_manifest(base, kind="qr_samples")
+    for sample in [*manifest, *qr_samples]:
+        is_qr = sample in qr_samples
         result = verifier.verify((base / str(sample["file"])).read_bytes())
         reasons = sample.get("expected_reasons")
         expected = (
@@ -767,7 +841,7 @@ def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
             [
                 str(sample["licence_type"]),
                 str(sample["holder"]),
-                str(sample["suite"]),
+                ("QR " if is_qr else "") + str(sample["suite"]),
                 f"{result.status.label_zh} {result.status.value}",
                 ", ".join(result.reasons) or "-",
                 "✓" if match else "✗ expected " + f"{expected[0]} {', '.join(expected[1]) or '-'}",

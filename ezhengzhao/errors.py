@@ -12,6 +12,8 @@ The tree::
     │   ├── LicenceFormatError            a licence document; ``.path`` names the field
     │   ├── CodeError                     a 证照标识 / USCC / ID number / region code
     │   ├── DecodeError                   JSON, DER, PEM, base64 that does not parse
+    │   │   └── PayloadError                  a QR text or token; ``.stage`` says which layer
+    │   ├── ImageError                        an image that cannot be read or holds no code
     │   └── KeyLoadError                  a key file that cannot be loaded
     │       └── WrongPassphraseError
     ├── CatalogueError                    a catalogue file or an unknown licence type
@@ -23,6 +25,8 @@ The tree::
     ├── SealError                         a GB/T 38540 seal cannot be made or fails a check
     │   └── FontNotFoundError             no CJK font to draw the seal picture
     ├── IssuanceError                     a draft cannot be issued as given
+    ├── ReplayCacheError                  a replay cache cannot say whether a token was used
+    │   └── ReplayCacheFullError
     └── ConfigurationError                e.g. a Verifier without a trust store
 """
 
@@ -38,11 +42,15 @@ __all__ = [
     "DecodeError",
     "EzhengzhaoError",
     "FontNotFoundError",
+    "ImageError",
     "InputError",
     "InvalidSignatureError",
     "IssuanceError",
     "KeyLoadError",
     "LicenceFormatError",
+    "PayloadError",
+    "ReplayCacheError",
+    "ReplayCacheFullError",
     "SealError",
     "UnsupportedAlgorithmError",
     "WrongPassphraseError",
@@ -72,6 +80,26 @@ class CodeError(InputError):
 
 class DecodeError(InputError):
     """Bytes or text (JSON, DER, PEM, base64) do not parse."""
+
+
+class PayloadError(DecodeError):
+    """A QR text or token fails to decode; ``stage`` names the layer.
+
+    Stages: ``prefix``, ``base45``, ``zlib``, ``cbor``, ``cose``, ``claims``.
+    """
+
+    def __init__(self, stage: str, message: str) -> None:
+        self.stage = stage
+        super().__init__(message)
+
+
+class ImageError(InputError):
+    """An image cannot be read (format, size limits) or holds no readable code; ``reason``
+    is one of ``not_an_image``, ``image_too_large``, ``no_code_found``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
 
 
 class KeyLoadError(InputError):
@@ -120,6 +148,14 @@ class FontNotFoundError(SealError):
 
 class IssuanceError(EzhengzhaoError):
     """A licence draft cannot be issued (catalogue violation, bad identifier, key mismatch)."""
+
+
+class ReplayCacheError(EzhengzhaoError):
+    """A replay cache cannot record a claim; whether the token was used is unknown."""
+
+
+class ReplayCacheFullError(ReplayCacheError):
+    """A bounded replay cache is full of entries that have not expired yet."""
 
 
 class ConfigurationError(EzhengzhaoError):

@@ -122,6 +122,10 @@ def render_result(result: VerificationResult) -> str:
     if result.licence is not None:
         lic = result.licence
         lines.append(f"{lic.type_name} {lic.number} — {lic.holder.name} — {lic.issuer.name}")
+    if result.claims is not None:
+        c = result.claims
+        lines.append(f"{c.licence_id} — {c.number} — {c.holder_name} — 颁发机构 {c.issuer_code}")
+        lines.extend(f"    {key}: {value}" for key, value in c.surface.items())
     marks = {
         CheckStatus.PASSED: "✓",
         CheckStatus.FAILED: "✗",

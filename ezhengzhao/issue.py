@@ -17,6 +17,7 @@ from ezhengzhao.errors import CodeError, CryptoError, IssuanceError
 from ezhengzhao.formats.licence_json import licence_canonical_bytes
 from ezhengzhao.formats.sealed import SealedLicence
 from ezhengzhao.model import ISSUER_LEVELS, Issuer, Licence, LicenceDraft, Sealing, Validity
+from ezhengzhao.qr.payload import DEFAULT_MAX_VERSION, build_qr_text
 from ezhengzhao.sign.sealing import seal_lists_certificate
 from ezhengzhao.sign.ses import Seal, make_signature, sm3
 from ezhengzhao.sign.suites import Signer
@@ -35,6 +36,26 @@ class IssuingAuthority:
     signer: Signer
     certificate: Certificate
     seal: Seal
+
+    def qr_text(
+        self,
+        licence: Licence,
+        *,
+        catalogue: Catalogue,
+        now: datetime,
+        max_version: int = DEFAULT_MAX_VERSION,
+    ) -> str:
+        """The offline verification code (``EZZ1:``) for a licence this authority issued."""
+        if licence.issuer != self.issuer:
+            raise IssuanceError(f"{licence.licence_id} was not issued by {self.issuer.name}")
+        return build_qr_text(
+            licence,
+            licence_type=catalogue.get(licence.type_code),
+            signer=self.signer,
+            certificate=self.certificate,
+            issued_at=now,
+            max_version=max_version,
+        )
 
     def issue(self, draft: LicenceDraft, *, catalogue: Catalogue, now: datetime) -> SealedLicence:
         return issue(

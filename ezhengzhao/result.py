@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ezhengzhao.model import Issuer, Licence
+    from ezhengzhao.qr.payload import QrClaims
 
 __all__ = ["REASONS", "Check", "CheckStatus", "Reason", "Status", "VerificationResult"]
 
@@ -123,6 +124,42 @@ REASONS: dict[str, Reason] = _reasons(
     # validity
     ("licence_not_yet_valid", "证照尚未生效", "the licence is not yet valid"),
     ("licence_expired", "证照已过有效期", "the licence has expired"),
+    # offline QR codes (EZZ1)
+    ("qr_prefix_invalid", "不是电子证照核验码", "not an electronic licence code (prefix)"),
+    ("qr_base45_invalid", "核验码编码错误 (base45)", "the code's base45 text is malformed"),
+    ("qr_zlib_invalid", "核验码数据损坏 (zlib)", "the code's compressed data is corrupt"),
+    ("qr_cbor_invalid", "核验码数据结构错误 (CBOR)", "the code's CBOR data is malformed"),
+    ("qr_cose_invalid", "核验码签名结构错误 (COSE)", "the code's COSE structure is malformed"),
+    ("qr_claims_invalid", "核验码内容不完整", "the code's claims are missing or malformed"),
+    ("kid_unknown", "签发密钥未知", "the code was signed by an unknown key"),
+    ("qr_expired", "核验码已过期", "the code has expired"),
+    # online 亮证 tokens (EZT1)
+    ("token_malformed", "亮证码格式错误", "the presentation token is malformed"),
+    ("token_kid_unknown", "亮证码签发平台未知", "the token was signed by an unknown platform key"),
+    ("token_signature_invalid", "亮证码签名验证失败", "the token's signature does not verify"),
+    (
+        "token_certificate_invalid",
+        "亮证码签发时平台证书无效",
+        "the platform certificate was not valid when the token was issued",
+    ),
+    ("token_expired", "亮证码已过期", "the presentation token has expired"),
+    ("token_not_yet_valid", "亮证码尚未生效", "the presentation token is not valid yet"),
+    (
+        "token_audience_mismatch",
+        "亮证码不适用于本地区",
+        "the token is meant for another verifying region",
+    ),
+    ("token_replayed", "亮证码已被使用", "the presentation token was already used"),
+    (
+        "token_replay_unchecked",
+        "无法确认亮证码是否已被使用",
+        "could not check whether the token was already used",
+    ),
+    (
+        "token_lifetime_too_long",
+        "亮证码有效期过长",
+        "the token's lifetime exceeds the permitted maximum",
+    ),
 )
 
 
@@ -175,6 +212,7 @@ class VerificationResult:
     verifying_region: str | None = None
     suite: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    claims: QrClaims | None = None
 
     @property
     def reasons(self) -> tuple[str, ...]:
@@ -214,6 +252,7 @@ class VerificationResult:
                 "level": self.issuer.level,
             },
             "licence": None if self.licence is None else licence_to_dict(self.licence),
+            "claims": None if self.claims is None else self.claims.to_dict(),
         }
 
 

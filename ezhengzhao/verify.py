@@ -27,11 +27,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Final, Generic, TypeVar
 
 from ezhengzhao import codes
+from ezhengzhao.clock import Clock, system_clock
 from ezhengzhao.errors import (
     AlgorithmMismatchError,
     CertificateError,
@@ -40,15 +41,19 @@ from ezhengzhao.errors import (
     CryptoError,
     DecodeError,
     LicenceFormatError,
+    PayloadError,
     UnsupportedAlgorithmError,
 )
+from ezhengzhao.formats import cose
+from ezhengzhao.formats.cose import CoseSign1
 from ezhengzhao.formats.licence_json import (
     licence_canonical_bytes,
     licence_from_dict,
     licence_to_dict,
 )
 from ezhengzhao.formats.sealed import SealedLicence, parse_sealed_document
-from ezhengzhao.model import Licence
+from ezhengzhao.model import Issuer, Licence
+from ezhengzhao.qr.payload import QrClaims, decode_qr_text, parse_claims
 from ezhengzhao.result import Check, CheckStatus, VerificationResult, overall
 from ezhengzhao.sign.sealing import seal_lists_certificate
 from ezhengzhao.sign.ses import Seal, SESSignature, parse_seal, parse_ses_signature, sm3
@@ -58,15 +63,13 @@ from ezhengzhao.trust.store import TrustStore
 
 __all__ = ["CHINA_STANDARD_TIME", "Clock", "Verifier", "system_clock"]
 
-Clock = Callable[[], datetime]
-
 #: Licence dates are civil dates in China (UTC+8, no daylight saving).
 CHINA_STANDARD_TIME: Final = timezone(timedelta(hours=8), "CST")
 
 
-def system_clock() -> datetime:
-    """The machine's clock in UTC; pass your own clock to a Verifier to control time."""
-    return datetime.now(UTC)
+def _looks_like_qr(document: str | bytes) -> bool:
+    head = document[:16].lstrip()
+    return head[:5] in ("EZZ1:", b"EZZ1:")
 
 
 K = TypeVar("K", bound=Hashable)
@@ -127,33 +130,80 @@ class Verifier:
         self._cache_size = cache_size
         self._chain_cache: set[bytes] = set()
         self._windows: _BoundedCache[bytes, tuple[datetime, datetime]] = _BoundedCache(cache_size)
+        self._kid_index: dict[bytes, tuple[Certificate, ...]] | None = None
 
     @property
     def trust_store(self) -> TrustStore:
         return self._trust
 
     def verify(self, document: bytes | str | SealedLicence) -> VerificationResult:
-        """Verify a sealed licence (``ezz/sealed/1`` JSON or a :class:`SealedLicence`).
+        """Verify a sealed licence (``ezz/sealed/1`` JSON, a :class:`SealedLicence`) or an
+        ``EZZ1:`` QR text — the text a scanner gun types is accepted as it comes.
 
         Never raises for a bad document: every problem is a check in the result.
         """
+        if isinstance(document, str | bytes) and _looks_like_qr(document):
+            text = document if isinstance(document, str) else document.decode("ascii", "replace")
+            return self.verify_qr(text)
+        run = _SealedRun(self, self._now())
+        with contextlib.suppress(_Stop):
+            run.execute(document)
+        lic = run.licence if run.intact else None
+        return self._result(run, licence=lic, issuer=None if lic is None else lic.issuer)
+
+    def verify_qr(self, text: str) -> VerificationResult:
+        """Verify an offline ``EZZ1:`` QR text; the result carries the decoded claims."""
+        run = _QrRun(self, self._now())
+        with contextlib.suppress(_Stop):
+            run.execute(text)
+        return self._result(run, claims=run.claims if run.intact else None)
+
+    def verify_image(self, image: bytes) -> tuple[VerificationResult, ...]:
+        """Verify every QR code in a photo or scan, in reading order.
+
+        Raises ImageError when the image cannot be read or holds no QR code at all; a code
+        that is not a licence code gives a FAILED result.
+        """
+        from ezhengzhao.qr.scan import scan_image
+
+        return tuple(self.verify_qr(text) for text in scan_image(image))
+
+    def _now(self) -> datetime:
         now = self._clock()
         if now.tzinfo is None:
             raise ConfigurationError("the verifier's clock must return aware datetimes")
-        run = _Run(self, now.astimezone(UTC))
-        with contextlib.suppress(_Stop):
-            run.execute(document)
+        return now.astimezone(UTC)
+
+    def _result(
+        self,
+        run: _Checks,
+        *,
+        licence: Licence | None = None,
+        issuer: Issuer | None = None,
+        claims: QrClaims | None = None,
+    ) -> VerificationResult:
         checks = tuple(run.checks)
         return VerificationResult(
             status=overall(checks),
             checks=checks,
             validation_time=run.now,
-            licence=run.licence if run.intact else None,
-            issuer=run.licence.issuer if run.intact and run.licence is not None else None,
+            licence=licence,
+            issuer=issuer,
             verifying_region=self._region,
             suite=run.suite,
             warnings=tuple(c.reason for c in checks if c.status is CheckStatus.WARNING),
+            claims=claims,
         )
+
+    def _signers_by_kid(self) -> dict[bytes, tuple[Certificate, ...]]:
+        index = self._kid_index
+        if index is None:
+            grouped: dict[bytes, list[Certificate]] = {}
+            for cert in self._trust.signers:
+                grouped.setdefault(cert.kid, []).append(cert)
+            index = {kid: tuple(certs) for kid, certs in grouped.items()}
+            self._kid_index = index
+        return index
 
     # ------------------------------------------------------------ cached building blocks
 
@@ -205,15 +255,13 @@ class Verifier:
         )
 
 
-class _Run:
-    """The state of one verification; a new one per call."""
+class _Checks:
+    """The checks common to every kind of verification; one instance per call."""
 
     def __init__(self, verifier: Verifier, now: datetime) -> None:
         self.v = verifier
         self.now = now
         self.checks: list[Check] = []
-        self.licence: Licence | None = None
-        self.intact = False
         self.suite: str | None = None
 
     def add(self, name: str, status: CheckStatus, reason: str = "ok", detail: str = "") -> None:
@@ -224,17 +272,90 @@ class _Run:
         if stop:
             raise _Stop
 
+    def check_signer_chain(self, cert: Certificate, signed_at: datetime) -> None:
+        """The signer's certificate chains to a root and was valid when it signed."""
+        if signed_at > self.now + self.v._skew:
+            self.fail(
+                "signer.chain", "signing_time_in_future", f"signed {signed_at:%Y-%m-%dT%H:%M:%SZ}"
+            )
+            return
+        try:
+            self.v._chain(cert, signed_at)
+        except CertificateError as exc:
+            reason = _CHAIN_REASONS.get(exc.reason, "certificate_invalid")
+            self.fail("signer.chain", reason, str(exc))
+            return
+        self.add("signer.chain", CheckStatus.PASSED)
+
+    def check_issuer(self, cert: Certificate, issuer_code: str, issuer_name: str) -> None:
+        """The issuer the licence names is the certificate's holder, and is accepted."""
+        bound = cert.subject.serial_number
+        if bound != issuer_code:
+            self.fail(
+                "trust.issuer",
+                "issuer_mismatch",
+                f"licence names {issuer_code}, certificate names {bound or 'no 统一社会信用代码'}",
+            )
+            return
+        allowed = self.v.trust_store.allowed_issuers
+        if allowed is not None and issuer_code not in allowed:
+            self.fail("trust.issuer", "issuer_untrusted", f"{issuer_name} ({issuer_code})")
+            return
+        self.add("trust.issuer", CheckStatus.PASSED)
+
+    def check_identifier(
+        self, licence_id: str, type_code: str, issuer_code: str, version: int | None
+    ) -> None:
+        """The 证照标识 names this type, issuer (and version); a bad check character warns."""
+        try:
+            parsed = codes.parse_licence_id(licence_id, strict_check=False)
+        except CodeError as exc:
+            self.fail("identifier", "licence_id_mismatch", str(exc))
+            return
+        if parsed.type_code != type_code or parsed.issuer_code != issuer_code:
+            self.fail(
+                "identifier",
+                "licence_id_mismatch",
+                "the 证照标识 names another licence type or issuer",
+            )
+        elif version is not None and parsed.version != version:
+            self.fail("identifier", "licence_id_mismatch", "the 证照标识 names another version")
+        elif not parsed.check_ok:
+            self.add("identifier", CheckStatus.WARNING, "licence_id_check_failed", licence_id)
+        else:
+            self.add("identifier", CheckStatus.PASSED)
+
+    def check_validity(self, start: date, end: date | None) -> None:
+        """The validity period contains the validation date in China."""
+        today: date = self.now.astimezone(CHINA_STANDARD_TIME).date()
+        if today < start:
+            self.fail("validity", "licence_not_yet_valid", f"valid from {start}")
+        elif end is not None and today > end:
+            self.fail("validity", "licence_expired", f"valid until {end}")
+        else:
+            self.add("validity", CheckStatus.PASSED)
+
+
+class _SealedRun(_Checks):
+    """One verification of a sealed licence (``ezz/sealed/1``)."""
+
+    def __init__(self, verifier: Verifier, now: datetime) -> None:
+        super().__init__(verifier, now)
+        self.licence: Licence | None = None
+        self.intact = False
+
     def execute(self, document: bytes | str | SealedLicence) -> None:
         licence_object, parts = self.check_format(document)
         assert self.licence is not None
+        lic = self.licence
         cert = self.check_signature(parts)
         self.check_seal(parts, cert)
-        self.check_signer_chain(parts, cert)
+        self.check_signer_chain(cert, parts.time_info)
         self.check_data_hash(parts, licence_object)
         self.check_sealing(parts)
-        self.check_issuer(cert)
-        self.check_identifier()
-        self.check_validity()
+        self.check_issuer(cert, lic.issuer.code, lic.issuer.name)
+        self.check_identifier(lic.licence_id, lic.type_code, lic.issuer.code, lic.version)
+        self.check_validity(lic.validity.start, lic.validity.end)
 
     # 1 ---------------------------------------------------------------- format
     def check_format(
@@ -327,23 +448,6 @@ class _Run:
         else:
             self.add("seal.validity", CheckStatus.PASSED)
 
-    # 7 ---------------------------------------------------------------- signer chain
-    def check_signer_chain(self, parts: SESSignature, cert: Certificate) -> None:
-        if parts.time_info > self.now + self.v._skew:
-            self.fail(
-                "signer.chain",
-                "signing_time_in_future",
-                f"signed {parts.time_info:%Y-%m-%dT%H:%M:%SZ}",
-            )
-            return
-        try:
-            self.v._chain(cert, parts.time_info)
-        except CertificateError as exc:
-            reason = _CHAIN_REASONS.get(exc.reason, "certificate_invalid")
-            self.fail("signer.chain", reason, str(exc))
-            return
-        self.add("signer.chain", CheckStatus.PASSED)
-
     # 8 ---------------------------------------------------------------- data hash
     def check_data_hash(self, parts: SESSignature, licence_object: dict[str, object]) -> None:
         if sm3(licence_canonical_bytes(licence_object)) != parts.data_hash:
@@ -375,57 +479,69 @@ class _Run:
         else:
             self.add("sealing", CheckStatus.PASSED)
 
-    # 10 --------------------------------------------------------------- issuer
-    def check_issuer(self, cert: Certificate) -> None:
-        assert self.licence is not None
-        issuer = self.licence.issuer
-        bound = cert.subject.serial_number
-        if bound != issuer.code:
-            self.fail(
-                "trust.issuer",
-                "issuer_mismatch",
-                f"licence names {issuer.code}, certificate names {bound or 'no 统一社会信用代码'}",
-            )
-            return
-        allowed = self.v.trust_store.allowed_issuers
-        if allowed is not None and issuer.code not in allowed:
-            self.fail("trust.issuer", "issuer_untrusted", f"{issuer.name} ({issuer.code})")
-            return
-        self.add("trust.issuer", CheckStatus.PASSED)
 
-    # 11 --------------------------------------------------------------- identifier
-    def check_identifier(self) -> None:
-        assert self.licence is not None
-        lic = self.licence
+class _QrRun(_Checks):
+    """One verification of an offline ``EZZ1:`` QR text."""
+
+    def __init__(self, verifier: Verifier, now: datetime) -> None:
+        super().__init__(verifier, now)
+        self.claims: QrClaims | None = None
+        self.intact = False
+
+    def execute(self, text: str) -> None:
+        message, claims = self.check_format(text)
+        cert = self.check_signature(message)
+        self.intact = True
+        self.check_signer_chain(cert, claims.issued_at)
+        self.check_issuer(cert, claims.issuer_code, cert.subject.organization or "")
+        self.check_identifier(claims.licence_id, claims.type_code, claims.issuer_code, None)
+        self.check_expiry(claims)
+        self.check_validity(claims.valid_from, claims.valid_until)
+
+    def check_format(self, text: str) -> tuple[CoseSign1, QrClaims]:
         try:
-            parsed = codes.parse_licence_id(lic.licence_id, strict_check=False)
-        except CodeError as exc:  # the loader already checked the structure
-            self.fail("identifier", "licence_id_mismatch", str(exc))
-            return
-        if parsed.type_code != lic.type_code or parsed.issuer_code != lic.issuer.code:
-            self.fail(
-                "identifier",
-                "licence_id_mismatch",
-                "the 证照标识 names another licence type or issuer",
-            )
-        elif parsed.version != lic.version:
-            self.fail("identifier", "licence_id_mismatch", "the 证照标识 names another version")
-        elif not parsed.check_ok:
-            self.add("identifier", CheckStatus.WARNING, "licence_id_check_failed", lic.licence_id)
-        else:
-            self.add("identifier", CheckStatus.PASSED)
+            message = decode_qr_text(text)
+            self.claims = parse_claims(message.payload)
+        except PayloadError as exc:
+            self.fail("format", f"qr_{exc.stage}_invalid", str(exc), stop=True)
+        alg = message.alg
+        suite = cose.COSE_ALG_SUITES.get(alg) if isinstance(alg, int) else None
+        if suite is None:
+            self.fail("format", "unsupported_algorithm", f"COSE algorithm {alg}", stop=True)
+        self.suite = suite
+        self.add("format", CheckStatus.PASSED)
+        assert self.claims is not None
+        return message, self.claims
 
-    # 12 --------------------------------------------------------------- validity
-    def check_validity(self) -> None:
-        assert self.licence is not None
-        today: date = self.now.astimezone(CHINA_STANDARD_TIME).date()
-        validity = self.licence.validity
-        if today < validity.start:
-            self.fail("validity", "licence_not_yet_valid", f"valid from {validity.start}")
-        elif validity.end is not None and today > validity.end:
-            self.fail("validity", "licence_expired", f"valid until {validity.end}")
+    def check_signature(self, message: CoseSign1) -> Certificate:
+        kid = message.kid
+        candidates = self.v._signers_by_kid().get(kid, ()) if kid is not None else ()
+        if not candidates:
+            detail = "no kid" if kid is None else f"kid {kid.hex()}"
+            self.fail("signature", "kid_unknown", detail, stop=True)
+        # Kids are 8 bytes and may collide: every certificate with this kid is tried.
+        reason, detail = "signature_invalid", ""
+        for cert in candidates:
+            try:
+                cose.verify_sign1(message, cert.public_key)
+            except AlgorithmMismatchError as exc:
+                reason, detail = "algorithm_mismatch", str(exc)
+                continue
+            except (CryptoError, CertificateError) as exc:
+                detail = str(exc)
+                continue
+            self.add("signature", CheckStatus.PASSED)
+            return cert
+        self.fail("signature", reason, detail, stop=True)
+        raise AssertionError("unreachable")
+
+    def check_expiry(self, claims: QrClaims) -> None:
+        if self.now > claims.expires_at + self.v._skew:
+            self.fail(
+                "expiry", "qr_expired", f"the code expired {claims.expires_at:%Y-%m-%dT%H:%M:%SZ}"
+            )
         else:
-            self.add("validity", CheckStatus.PASSED)
+            self.add("expiry", CheckStatus.PASSED)
 
 
 _CHAIN_REASONS: Final = {

@@ -1,8 +1,9 @@
 """The trust store a verifier is built from — 信任库.
 
 A set of root certificates (a root CA per region, as the demo PKI makes), optional
-intermediates, and an optional allow-list of issuing authorities by 统一社会信用代码. Signed
-trust lists build on this later; no verifier exists without a trust store.
+intermediates, an optional allow-list of issuing authorities by 统一社会信用代码, and the
+authorities' signer certificates, which offline QR codes name only by kid. Signed trust lists
+build on this later; no verifier exists without a trust store.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class TrustStore:
     roots: tuple[Certificate, ...]
     intermediates: tuple[Certificate, ...] = ()
     allowed_issuers: frozenset[str] | None = None
+    signers: tuple[Certificate, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.roots:
@@ -51,16 +53,19 @@ class TrustStore:
         roots: Iterable[Certificate],
         intermediates: Iterable[Certificate] = (),
         allowed_issuers: Iterable[str] | None = None,
+        signers: Iterable[Certificate] = (),
     ) -> TrustStore:
         return cls(
             tuple(roots),
             tuple(intermediates),
             None if allowed_issuers is None else frozenset(allowed_issuers),
+            tuple(signers),
         )
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str]) -> TrustStore:
-        """Load ``roots/*.pem``, optional ``intermediates/*.pem`` and ``issuers.json``.
+        """Load ``roots/*.pem``, optional ``intermediates/*.pem``, ``signers/*.pem`` and
+        ``issuers.json``.
 
         ``issuers.json`` is ``{"allowed_issuers": ["<USCC>", …]}``.
         """
@@ -81,7 +86,7 @@ class TrustStore:
                     f'{issuers_file}: expected {{"allowed_issuers": [USCC, …]}}'
                 )
             allowed = frozenset(str(i) for i in items)
-        return cls(tuple(roots), tuple(intermediates), allowed)
+        return cls(tuple(roots), tuple(intermediates), allowed, tuple(_load_dir(base / "signers")))
 
 
 def _load_dir(folder: Path) -> list[Certificate]:

@@ -93,7 +93,7 @@ def test_verify_time_travel(capsys: pytest.CaptureFixture[str], demo_dir: Path) 
 
 @pytest.mark.parametrize(
     ("content", "words"),
-    [(b"not json", "not a sealed licence"), (b'{"format": "x"}', "not a sealed licence")],
+    [(b"not json", "not a licence document"), (b'{"format": "x"}', "not a licence document")],
 )
 def test_verify_input_errors_exit_3(
     capsys: pytest.CaptureFixture[str], demo_dir: Path, tmp_path: Path, content: bytes, words: str

@@ -26,6 +26,8 @@ test: $(STAMP) system-deps lint
 	$(VENV)/bin/pytest
 
 bench: $(STAMP) system-deps
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	bash scripts/system-deps.sh bench
 	$(PY) -m bench
 
 clean:

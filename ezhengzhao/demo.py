@@ -34,6 +34,7 @@ from ezhengzhao.sign.sealing import make_authority_seal
 from ezhengzhao.sign.ses import Seal, make_signature, sm3
 from ezhengzhao.sign.suites import ECDSA_P256_SHA256, ED25519, SM2_SM3
 from ezhengzhao.sign.x509 import Certificate, Name, build_certificate
+from ezhengzhao.trust.store import TrustStore
 
 __all__ = ["DemoDomain", "Sample", "build_demo", "write_demo"]
 
@@ -175,6 +176,16 @@ class DemoDomain:
     documents: Mapping[str, bytes]
     samples: tuple[Sample, ...]
     qr_samples: tuple[QrSample, ...] = ()
+
+    def trust_store(self) -> TrustStore:
+        """What a verifier of this domain trusts: both regions' roots and their signers."""
+        signers = [
+            cert
+            for region in self.regions
+            for authority in region.authorities
+            for cert in authority.certificates.values()
+        ]
+        return TrustStore.from_certificates([r.root for r in self.regions], signers=signers)
 
 
 def _uscc(prefix: str, region: str, org8: str) -> str:

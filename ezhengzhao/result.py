@@ -133,6 +133,11 @@ REASONS: dict[str, Reason] = _reasons(
     ("qr_claims_invalid", "核验码内容不完整", "the code's claims are missing or malformed"),
     ("kid_unknown", "签发密钥未知", "the code was signed by an unknown key"),
     ("qr_expired", "核验码已过期", "the code has expired"),
+    (
+        "qr_outlives_certificate",
+        "核验码有效期超出签发证书有效期",
+        "the code claims to be valid after its signer's certificate ends",
+    ),
     # online 亮证 tokens (EZT1)
     ("token_malformed", "亮证码格式错误", "the presentation token is malformed"),
     ("token_kid_unknown", "亮证码签发平台未知", "the token was signed by an unknown platform key"),

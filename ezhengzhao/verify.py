@@ -68,8 +68,10 @@ CHINA_STANDARD_TIME: Final = timezone(timedelta(hours=8), "CST")
 
 
 def _looks_like_qr(document: str | bytes) -> bool:
-    head = document[:16].lstrip()
-    return head[:5] in ("EZZ1:", b"EZZ1:")
+    """Anything but a JSON object is taken for scanned text: a foreign QR code then gets the
+    clear answer "not a licence code" rather than "malformed document"."""
+    head = document[:64].lstrip()
+    return bool(head) and head[:1] not in ("{", b"{")
 
 
 K = TypeVar("K", bound=Hashable)
@@ -489,19 +491,18 @@ class _QrRun(_Checks):
         self.intact = False
 
     def execute(self, text: str) -> None:
-        message, claims = self.check_format(text)
+        message = self.check_format(text)
         cert = self.check_signature(message)
-        self.intact = True
+        claims = self.check_claims(message)
         self.check_signer_chain(cert, claims.issued_at)
         self.check_issuer(cert, claims.issuer_code, cert.subject.organization or "")
         self.check_identifier(claims.licence_id, claims.type_code, claims.issuer_code, None)
-        self.check_expiry(claims)
+        self.check_expiry(claims, cert)
         self.check_validity(claims.valid_from, claims.valid_until)
 
-    def check_format(self, text: str) -> tuple[CoseSign1, QrClaims]:
+    def check_format(self, text: str) -> CoseSign1:
         try:
             message = decode_qr_text(text)
-            self.claims = parse_claims(message.payload)
         except PayloadError as exc:
             self.fail("format", f"qr_{exc.stage}_invalid", str(exc), stop=True)
         alg = message.alg
@@ -510,8 +511,18 @@ class _QrRun(_Checks):
             self.fail("format", "unsupported_algorithm", f"COSE algorithm {alg}", stop=True)
         self.suite = suite
         self.add("format", CheckStatus.PASSED)
-        assert self.claims is not None
-        return message, self.claims
+        return message
+
+    def check_claims(self, message: CoseSign1) -> QrClaims:
+        """Read the claims only once they are known to come from the signer."""
+        try:
+            claims = parse_claims(message.payload)
+        except PayloadError as exc:
+            self.fail("claims", "qr_claims_invalid", str(exc), stop=True)
+        self.claims = claims
+        self.intact = True
+        self.add("claims", CheckStatus.PASSED)
+        return claims
 
     def check_signature(self, message: CoseSign1) -> Certificate:
         kid = message.kid
@@ -535,10 +546,19 @@ class _QrRun(_Checks):
         self.fail("signature", reason, detail, stop=True)
         raise AssertionError("unreachable")
 
-    def check_expiry(self, claims: QrClaims) -> None:
+    def check_expiry(self, claims: QrClaims, cert: Certificate) -> None:
         if self.now > claims.expires_at + self.v._skew:
             self.fail(
                 "expiry", "qr_expired", f"the code expired {claims.expires_at:%Y-%m-%dT%H:%M:%SZ}"
+            )
+        elif claims.expires_at > cert.not_after:
+            # iat is the signer's own claim: without this, a key whose certificate has expired
+            # could still mint codes dated inside the certificate's life.
+            self.fail(
+                "expiry",
+                "qr_outlives_certificate",
+                f"exp {claims.expires_at:%Y-%m-%d} is after the signer certificate's end "
+                f"{cert.not_after:%Y-%m-%d}",
             )
         else:
             self.add("expiry", CheckStatus.PASSED)

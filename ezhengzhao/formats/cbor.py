@@ -38,7 +38,7 @@ import cbor2
 
 from ezhengzhao.errors import PayloadError
 
-__all__ = ["DEFAULT_MAX_DEPTH", "dumps", "loads_strict"]
+__all__ = ["DEFAULT_MAX_DEPTH", "dumps", "loads_canonical", "loads_strict"]
 
 DEFAULT_MAX_DEPTH = 16
 """Containers (arrays, maps, tags) nested deeper than this are refused."""
@@ -73,6 +73,24 @@ def loads_strict(data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
             "cbor", f"{len(buffer) - end} trailing byte(s) after the CBOR data item at {end}"
         )
     return value
+
+
+def loads_canonical(data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
+    """Decode one CBOR item that must be in canonical form, e.g. a payload ezhengzhao signed.
+
+    The C decoder reads it and the value is encoded again: equal bytes prove the input had no
+    duplicate keys, indefinite lengths or trailing bytes. Anything else goes to
+    :func:`loads_strict`, which accepts non-canonical but well-formed input and names the
+    problem otherwise. For authenticated data only: cbor2 acts on semantic tags before the
+    comparison, which :func:`loads_strict` never does.
+    """
+    try:
+        value = cbor2.loads(data)
+        if cbor2.dumps(value, canonical=True) == data:
+            return value
+    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError):
+        pass
+    return loads_strict(data, max_depth=max_depth)
 
 
 def dumps(value: object) -> bytes:

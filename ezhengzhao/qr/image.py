@@ -86,7 +86,7 @@ def available_backends() -> tuple[str, ...]:
             if name == "zxing":
                 import zxingcpp  # noqa: F401
             else:
-                import qrcode  # type: ignore[import-untyped]  # noqa: F401
+                import qrcode  # noqa: F401
         except ImportError:
             continue
         found.append(name)
@@ -143,7 +143,7 @@ def _matrix_zxing(text: str, ecc: str) -> QrMatrix:
 
 def _matrix_qrcode(text: str, ecc: str) -> QrMatrix:
     import qrcode
-    from qrcode.exceptions import DataOverflowError  # type: ignore[import-untyped]
+    from qrcode.exceptions import DataOverflowError
 
     levels = {
         "L": qrcode.constants.ERROR_CORRECT_L,

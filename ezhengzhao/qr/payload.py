@@ -199,8 +199,11 @@ def _time(value: object, what: str) -> datetime:
 
 
 def parse_claims(payload: bytes) -> QrClaims:
-    """Read the CWT claims of an ``EZZ1:`` message; PayloadError stage ``claims`` or ``cbor``."""
-    cwt = cbor.loads_strict(payload)
+    """Read the CWT claims of an ``EZZ1:`` message; PayloadError stage ``claims`` or ``cbor``.
+
+    Call it on a payload whose signature has verified: it takes the fast canonical path.
+    """
+    cwt = cbor.loads_canonical(payload)
     if not isinstance(cwt, dict):
         raise PayloadError("claims", "the CWT claims are not a map")
     licence = cwt.get(CLAIM_LICENCE)

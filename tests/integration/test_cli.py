@@ -311,3 +311,142 @@ def test_make_run_shape(tmp_path: Path) -> None:
         check=False,
     )
     assert second.returncode == 0 and "using the demo trust domain" in second.stdout
+
+
+# ---------------------------------------------------------------- QR codes, cards, 亮证 tokens
+
+
+def _authority_dir(demo_dir: Path) -> Path:
+    return next((demo_dir / "pki" / "310000" / "authorities").glob("*/signer-p256.pem")).parent
+
+
+def test_qr_and_card_commands(
+    capsys: pytest.CaptureFixture[str], demo_dir: Path, tmp_path: Path
+) -> None:
+    licence = _manifest_file(demo_dir, "PASSED")
+    manifest = json.loads((demo_dir / "manifest.json").read_text())
+    sample = next(s for s in manifest["samples"] if s["suite"] == "ECDSA-P256-SHA256")
+    licence = demo_dir / sample["file"]
+    seal = str(_authority_dir(demo_dir))
+    out = tmp_path / "out"
+    code, stdout, err = run(
+        capsys,
+        "qr",
+        str(licence),
+        "--seal",
+        seal,
+        "--png",
+        str(out / "qr.png"),
+        "--svg",
+        str(out / "qr.svg"),
+        "--text",
+        str(out / "qr.txt"),
+    )
+    assert code == 0, err
+    text = (out / "qr.txt").read_text().strip()
+    assert text.startswith("EZZ1:")
+    assert (out / "qr.svg").read_text().startswith("<")
+    trust = str(demo_dir / "trust")
+    code, stdout, _ = run(capsys, "verify", "--qr", text, "--trust", trust)
+    assert code == 0 and stdout.startswith("有效 PASSED")
+    code, stdout, _ = run(
+        capsys, "verify", "--qr", f"@{out / 'qr.txt'}", "--trust", trust, "--json"
+    )
+    assert code == 0 and json.loads(stdout)["claims"]["licence_id"]
+    code, stdout, _ = run(capsys, "verify", "--image", str(out / "qr.png"), "--trust", trust)
+    assert code == 0 and "有效 PASSED" in stdout
+    code, _, err = run(
+        capsys,
+        "card",
+        str(licence),
+        "--qr-text",
+        str(out / "qr.txt"),
+        "--png",
+        str(out / "card.png"),
+        "--pdf",
+        str(out / "card.pdf"),
+    )
+    assert code == 0, err
+    assert (out / "card.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "card.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_verify_qr_input_errors(
+    capsys: pytest.CaptureFixture[str], demo_dir: Path, tmp_path: Path
+) -> None:
+    trust = str(demo_dir / "trust")
+    code, _, err = run(capsys, "verify", "--qr", "HC1:NOTOURS", "--trust", trust)
+    assert code == 3 and "not a licence document or code" in err
+    (tmp_path / "blank.png").write_bytes(_blank_png())
+    code, _, err = run(capsys, "verify", "--image", str(tmp_path / "blank.png"), "--trust", trust)
+    assert code == 3 and "no QR code was found" in err and err.count("\n") == 1
+    (tmp_path / "junk.png").write_bytes(b"\x89PNG not really")
+    code, _, err = run(capsys, "verify", "--image", str(tmp_path / "junk.png"), "--trust", trust)
+    assert code == 3 and err.count("\n") == 1
+    code, _, err = run(capsys, "verify", "x.json", "--qr", "EZZ1:", "--trust", trust)
+    assert code == 3 and "exactly one" in err
+
+
+def _blank_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (200, 200), 255).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_present_issue_and_verify_once(
+    capsys: pytest.CaptureFixture[str], demo_dir: Path, tmp_path: Path
+) -> None:
+    platform = _authority_dir(demo_dir)
+    code, stdout, err = run(
+        capsys,
+        "present",
+        "issue",
+        "--handle",
+        "h7Fq2xYp9LmN3kQw",
+        "--key",
+        str(platform / "signer-sm2.key.pem"),
+        "--cert",
+        str(platform / "signer-sm2.pem"),
+        "--region",
+        "310000",
+        "--audience",
+        "340000",
+        "--png",
+        str(tmp_path / "t.png"),
+    )
+    assert code == 0, err
+    token = stdout.strip().splitlines()[-1]
+    assert token.startswith("EZT1:")
+    args = [
+        "present",
+        "verify",
+        token,
+        "--cert",
+        str(platform / "signer-sm2.pem"),
+        "--region",
+        "340000",
+        "--replay-db",
+        str(tmp_path / "replay.db"),
+    ]
+    code, stdout, _ = run(capsys, *args)
+    assert code == 0 and "PASSED" in stdout
+    code, stdout, _ = run(capsys, *args)  # the same token again: refused
+    assert code == 1 and "token_replayed" in stdout
+    code, _, err = run(
+        capsys,
+        "present",
+        "issue",
+        "--handle",
+        "11010519491231002X",
+        "--key",
+        str(platform / "signer-sm2.key.pem"),
+        "--cert",
+        str(platform / "signer-sm2.pem"),
+        "--region",
+        "310000",
+    )
+    assert code == 3 and err.count("\n") == 1  # personal data is never a handle

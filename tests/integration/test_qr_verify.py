@@ -80,6 +80,7 @@ def test_valid_code_passes_with_claims(demo_domain: DemoDomain, suite: str) -> N
     assert [c.name for c in result.checks] == [
         "format",
         "signature",
+        "claims",
         "signer.chain",
         "trust.issuer",
         "identifier",
@@ -221,3 +222,19 @@ def test_decode_errors_are_payload_errors() -> None:
     with pytest.raises(PayloadError) as info:
         decode_qr_text("EZZ1:%%%%")
     assert info.value.stage in ("base45", "zlib")
+
+
+def test_code_may_not_outlive_its_signer_certificate(demo_domain: DemoDomain) -> None:
+    cert = _authority(demo_domain).certificate
+
+    def mutate(claims: dict) -> None:  # type: ignore[type-arg]
+        claims[cose.CWT_EXP] = int((cert.not_after + timedelta(days=30)).timestamp())
+
+    result = _verifier(demo_domain).verify(_resign(demo_domain, mutate))
+    assert result.reasons == ("qr_outlives_certificate",)
+
+
+def test_foreign_qr_text_is_not_a_licence_code(demo_domain: DemoDomain) -> None:
+    result = _verifier(demo_domain).verify("https://example.invalid/pay?id=42")
+    assert result.reasons == ("qr_prefix_invalid",)
+    assert "不是电子证照核验码" in result.checks[0].message_zh

@@ -478,3 +478,23 @@ def _cose_stage(data: bytes, **kwargs: bool) -> str:
     with pytest.raises(PayloadError) as info:
         cose.decode_sign1(data, **kwargs)
     return info.value.stage
+
+
+# -- the canonical fast path for authenticated payloads -----------------------------------------
+
+
+def test_loads_canonical_takes_canonical_input_and_refuses_what_strict_refuses() -> None:
+    from ezhengzhao.formats.cbor import dumps, loads_canonical
+
+    value = {1: "310000", -70002: {1: "证照", 6: ["2026-01-01", None]}, 4: 1_800_000_000}
+    assert loads_canonical(dumps(value)) == value
+    # Well-formed but not canonical (keys unsorted, a long head): the strict reader accepts it.
+    unsorted = bytes.fromhex("a2" "02" "01" "01" "1800")
+    assert loads_canonical(unsorted) == {2: 1, 1: 0}
+    for bad, words in [
+        (bytes.fromhex("a2" "01" "01" "01" "02"), "duplicate"),
+        (bytes.fromhex("9f" "01" "ff"), "indefinite"),
+        (dumps(value) + b"\x00", "trailing"),
+    ]:
+        with pytest.raises(PayloadError, match=words):
+            loads_canonical(bad)

@@ -160,7 +160,9 @@ def photo_decode() -> list[Entry]:
 def dcc_verify() -> list[Entry]:
     import cwt
     from cryptography import x509 as c_x509
+    from cryptography.hazmat.primitives import serialization
 
+    from ezhengzhao.errors import UnsupportedAlgorithmError
     from ezhengzhao.sign.keys import PublicKey
 
     cases = []
@@ -179,13 +181,14 @@ def dcc_verify() -> list[Entry]:
             continue
         der = base64.b64decode(context["CERTIFICATE"])
         spki = c_x509.load_der_x509_certificate(der).public_key()
-        from cryptography.hazmat.primitives import serialization
-
-        ours_key = PublicKey.from_spki_der(
-            spki.public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        try:  # a few vectors use P-384 keys, which are not one of our suites
+            ours_key = PublicKey.from_spki_der(
+                spki.public_bytes(
+                    serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
             )
-        )
+        except UnsupportedAlgorithmError:
+            continue
         their_key = cwt.COSEKey.from_pem(
             spki.public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -195,10 +195,45 @@ def qr_matrix(text: str, *, ecc: str = "M", backend: str | None = None) -> QrMat
 def qr_version(text: str, ecc: str = "M", *, backend: str | None = None) -> int:
     """The QR version (1–40) that ``text`` needs at level ``ecc``.
 
-    For alphanumeric text (all ``EZZ1:`` payloads) both backends agree; it is what the
-    rendered symbol will be. Raises InputError for a text too long for version 40.
+    For alphanumeric text (all ``EZZ1:`` payloads) it is computed from the symbol capacities
+    without encoding (an issuer checks every code's size before it renders it): the version
+    a single alphanumeric segment needs. Encoders that switch to numeric mode for runs of
+    digits may fit such a text in the same or a smaller version, never a larger one, so as a
+    size limit it errs on the safe side. Raises InputError for a text too long for version 40.
     """
+    if backend is None and text and is_alphanumeric(text):
+        _check_text(text, ecc)
+        version = _alphanumeric_version(len(text), ecc)
+        if version is None:
+            raise InputError(_too_long(text, ecc))
+        return version
     return qr_matrix(text, ecc=ecc, backend=backend).version
+
+
+@functools.lru_cache(maxsize=1024)
+def _alphanumeric_version(length: int, ecc: str) -> int | None:
+    """The smallest version whose data capacity holds ``length`` alphanumeric characters.
+
+    Bits needed (ISO/IEC 18004 §7.4.4): 4 for the mode, the character count (9, 11 or 13
+    bits by version range), 11 per pair of characters and 6 for an odd last one. The data
+    capacity of each version and level is the qrcode package's table of the standard.
+    """
+    import qrcode.constants
+    import qrcode.util
+
+    level = {
+        "L": qrcode.constants.ERROR_CORRECT_L,
+        "M": qrcode.constants.ERROR_CORRECT_M,
+        "Q": qrcode.constants.ERROR_CORRECT_Q,
+        "H": qrcode.constants.ERROR_CORRECT_H,
+    }[ecc]
+    capacity = qrcode.util.BIT_LIMIT_TABLE[level]
+    for version in range(1, 41):
+        count_bits = 9 if version <= 9 else 11 if version <= 26 else 13
+        needed = 4 + count_bits + 11 * (length // 2) + 6 * (length % 2)
+        if needed <= capacity[version]:
+            return version
+    return None
 
 
 def _module_px(module_px: int | None, module_mm: float | None, dpi: int) -> int:
@@ -312,7 +347,8 @@ def render_png(
         greyscale=greyscale,
     )
     out = io.BytesIO()
-    image.save(out, format="PNG", dpi=(dpi, dpi), optimize=True)
+    # Default zlib effort: optimize=True halves the speed for a few bytes on a 1-bit image.
+    image.save(out, format="PNG", dpi=(dpi, dpi))
     return out.getvalue()
 
 

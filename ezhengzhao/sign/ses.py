@@ -355,7 +355,11 @@ def make_signature(
     value["cert"] = univ.OctetString(signer_cert)
     value["signatureAlgID"] = univ.ObjectIdentifier(sign_alg_oid)
     value["signature"] = asn1.bit_string_value(signature)
-    return parse_ses_signature(asn1.encode(value))
+    # Read back what was built, except the seal: it is embedded byte for byte and already
+    # parsed, and re-reading it would double the cost of every issuance.
+    return parse_ses_signature(
+        asn1.encode(value), seal_parser=lambda der: seal if der == seal.der else parse_seal(der)
+    )
 
 
 # --- parsing (v4 and v1) ---------------------------------------------------------------------

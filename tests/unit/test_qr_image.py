@@ -214,3 +214,18 @@ def test_default_backend_falls_back_to_qrcode(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(qr_image, "available_backends", lambda: ())
     with pytest.raises(ConfigurationError, match="no QR encoder"):
         render_png(text)
+
+
+@pytest.mark.parametrize("ecc", ["L", "M", "Q", "H"])
+def test_computed_version_matches_both_encoders(ecc: str) -> None:
+    """qr_version computes the version from capacities; the encoders agree on text without
+    digit runs, and never need more for text with them (numeric segments are denser)."""
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    mixed = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    for length in (1, 10, 25, 26, 47, 48, 77, 100, 255, 300, 400, 500, 600, 800, 1000, 1500):
+        for alphabet, exact in ((letters, True), (mixed, False)):
+            text = (alphabet * 60)[:length]
+            computed = qr_image.qr_version(text, ecc)
+            for backend in qr_image.available_backends():
+                actual = qr_image.qr_matrix(text, ecc=ecc, backend=backend).version
+                assert actual == computed if exact else actual <= computed, (length, backend)

@@ -25,6 +25,7 @@ The tree::
     ├── SealError                         a GB/T 38540 seal cannot be made or fails a check
     │   └── FontNotFoundError             no CJK font to draw the seal picture
     ├── IssuanceError                     a draft cannot be issued as given
+    ├── CertLogicError                    a CertLogic expression is invalid or failed to evaluate
     ├── ReplayCacheError                  a replay cache cannot say whether a token was used
     │   └── ReplayCacheFullError
     └── ConfigurationError                e.g. a Verifier without a trust store
@@ -35,6 +36,7 @@ from __future__ import annotations
 __all__ = [
     "AlgorithmMismatchError",
     "CatalogueError",
+    "CertLogicError",
     "CertificateError",
     "CodeError",
     "ConfigurationError",
@@ -148,6 +150,10 @@ class FontNotFoundError(SealError):
 
 class IssuanceError(EzhengzhaoError):
     """A licence draft cannot be issued (catalogue violation, bad identifier, key mismatch)."""
+
+
+class CertLogicError(EzhengzhaoError):
+    """A CertLogic expression is invalid, or failed while being evaluated."""
 
 
 class ReplayCacheError(EzhengzhaoError):

@@ -193,8 +193,11 @@ def test_malformed_texts(demo_domain: DemoDomain, text: str, reason: str) -> Non
 
 
 def test_every_single_character_change_fails(demo_domain: DemoDomain) -> None:
-    """Each position of a valid code, changed to another QR-alphabet character, gives FAILED."""
+    """Each position of a valid code, changed to another QR-alphabet character, gives FAILED —
+    unless the change only touches the padding bits of the last deflate byte, which zlib
+    ignores: such a text carries the very same signed bytes, so it is the same code."""
     text = _food(demo_domain)
+    signed = qrtext.unwrap(text, prefix=PREFIX)
     verifier = _verifier(demo_domain)
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
     rng = random.Random(7)
@@ -203,7 +206,9 @@ def test_every_single_character_change_fails(demo_domain: DemoDomain) -> None:
         for new in rng.sample([c for c in alphabet if c != text[i]], 2):
             changed = text[:i] + new + text[i + 1 :]
             result = verifier.verify_qr(changed)
-            if result.status is not Status.FAILED:
+            if result.status is not Status.FAILED and (
+                qrtext.unwrap(changed, prefix=PREFIX) != signed
+            ):
                 unexpected.append((i, new, result.status))
     assert unexpected == []
 

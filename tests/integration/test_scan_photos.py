@@ -6,7 +6,6 @@ import io
 import random
 import resource
 import struct
-import time
 import zlib
 from collections import defaultdict
 from pathlib import Path
@@ -94,11 +93,9 @@ def test_decompression_bomb_is_refused_before_decoding(width: int, height: int) 
     bomb = _png_claiming(width, height)
     assert len(bomb) < 100
     before = _peak_rss_mb()
-    start = time.perf_counter()
     with pytest.raises(ImageError) as caught:
         scan_image(bomb)
     assert caught.value.reason == "image_too_large"
-    assert time.perf_counter() - start < 0.5
     # 10^10 one-bit pixels would be 1.2 GB; nothing of the sort was allocated.
     assert _peak_rss_mb() - before < 50
 

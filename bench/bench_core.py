@@ -118,7 +118,7 @@ def sealed_verify() -> list[Entry]:
     region = _region(REGIONS[0], now)
     docs = _licences(region.authorities[0], 200, now)
     verifier = Verifier(
-        trust_store=TrustStore.from_certificates([region.root]),
+        trust_store=TrustStore.from_certificates([region.root], seal_makers=[region.maker]),
         clock=lambda: now + timedelta(hours=1),
     )
     for doc in docs:  # warm the seal and chain caches, and check every one passes

@@ -60,6 +60,9 @@ def _write(path: str | Path, data: bytes, *, private: bool = False) -> None:
             out.write(data)
         os.chmod(tmp, 0o600 if private else 0o644)
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write {target}: {exc.strerror}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -435,7 +438,11 @@ def cmd_present_verify(args: argparse.Namespace) -> int:
             print(f"handle {result.claims.handle} from {result.claims.issuing_region}")
     if result.reason == "token_malformed":
         raise UsageError(f"not a 亮证 token: {result.detail}")
-    return EXIT_VALID if result.status is Status.PASSED else EXIT_INVALID
+    return {
+        Status.PASSED: EXIT_VALID,
+        Status.FAILED: EXIT_INVALID,
+        Status.INDETERMINATE: EXIT_INDETERMINATE,
+    }[result.status]
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -637,8 +644,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ezz: {exc}", file=sys.stderr)
     except EzhengzhaoError as exc:
         print(f"ezz: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"ezz: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
     except KeyboardInterrupt:
         print("ezz: interrupted", file=sys.stderr)
+    except Exception as exc:
+        print(f"ezz: internal error ({type(exc).__name__}: {exc})", file=sys.stderr)
     return EXIT_USAGE
 
 

@@ -13,8 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 
 from ezhengzhao import codes
 from ezhengzhao.catalogue import Catalogue, LicenceType
-from ezhengzhao.errors import CodeError, CryptoError, IssuanceError
-from ezhengzhao.formats.licence_json import licence_canonical_bytes
+from ezhengzhao.clock import china_date
+from ezhengzhao.errors import CodeError, CryptoError, IssuanceError, LicenceFormatError
+from ezhengzhao.formats.licence_json import (
+    licence_canonical_bytes,
+    licence_from_dict,
+    licence_to_dict,
+)
 from ezhengzhao.formats.sealed import SealedLicence
 from ezhengzhao.model import ISSUER_LEVELS, Issuer, Licence, LicenceDraft, Sealing, Validity
 from ezhengzhao.qr.payload import DEFAULT_MAX_VERSION, build_qr_text
@@ -120,7 +125,7 @@ def build_licence(
     licence_type = catalogue.get(draft.type_code)
     _check_parties(draft, licence_type, issuer)
     surface = licence_type.validate_surface(draft.surface)
-    issue_date = draft.issue_date or now.date()
+    issue_date = draft.issue_date or china_date(now)
     validity = draft.validity or _default_validity(licence_type, issue_date)
     if validity.end is not None and validity.end < validity.start:
         raise IssuanceError("the validity period ends before it starts")
@@ -130,7 +135,7 @@ def build_licence(
         )
     except CodeError as exc:
         raise IssuanceError(f"cannot build the 证照标识: {exc}") from None
-    return Licence(
+    licence = Licence(
         licence_id=str(licence_id),
         type_code=licence_type.code,
         type_name=licence_type.name,
@@ -146,6 +151,12 @@ def build_licence(
         previous=draft.previous,
         attachments=draft.attachments,
     )
+    # Never issue what a verifier would refuse to read (lengths, characters, types).
+    try:
+        licence_from_dict(licence_to_dict(licence))
+    except LicenceFormatError as exc:
+        raise IssuanceError(f"the licence would not be valid ezz/licence/1: {exc}") from None
+    return licence
 
 
 def _signing_time(now: datetime) -> datetime:
@@ -196,15 +207,19 @@ def _check_credentials(
             f"the signer certificate is valid {certificate.not_before:%Y-%m-%d} to "
             f"{certificate.not_after:%Y-%m-%d}, not at {now:%Y-%m-%d %H:%M}Z"
         )
-    if (
-        "digitalSignature" not in certificate.key_usage
-        and "nonRepudiation" not in certificate.key_usage
-    ):
-        raise IssuanceError("the signer certificate's key usage does not allow signing")
+    # Require exactly what a verifier requires, so no licence is issued only to be refused.
+    if "digitalSignature" not in certificate.key_usage:
+        raise IssuanceError("the signer certificate's key usage lacks digitalSignature")
     subject_code = certificate.subject.serial_number
-    if subject_code is not None and subject_code != issuer.code:
+    if subject_code != issuer.code:
         raise IssuanceError(
-            f"the signer certificate belongs to {subject_code}, not to the issuer {issuer.code}"
+            f"the signer certificate belongs to {subject_code or 'no 统一社会信用代码'}, "
+            f"not to the issuer {issuer.code}"
+        )
+    if certificate.subject.organization != issuer.name:
+        raise IssuanceError(
+            f"the signer certificate names {certificate.subject.organization!r}, "
+            f"not the issuer {issuer.name!r}"
         )
     if not seal_lists_certificate(seal, certificate.der):
         raise IssuanceError(f"the signer certificate is not listed in the seal {seal.info.es_id}")
@@ -220,10 +235,10 @@ def _default_validity(licence_type: LicenceType, start: date) -> Validity:
     if years is None:
         return Validity(start, None)
     try:
-        end = start.replace(year=start.year + years)
-    except ValueError:  # 29 February
+        end = start.replace(year=start.year + years) - timedelta(days=1)
+    except ValueError:  # from 29 February: the last day is 28 February
         end = start.replace(year=start.year + years, day=28)
-    return Validity(start, end - timedelta(days=1))
+    return Validity(start, end)
 
 
 def _serial(draft: LicenceDraft) -> str:

@@ -100,7 +100,6 @@ _HANDLE_RE: Final = re.compile(r"[A-Za-z0-9_-]{8,128}")
 _CLAIM_KEYS: Final = frozenset(
     {cose.CWT_ISS, cose.CWT_AUD, cose.CWT_EXP, cose.CWT_IAT, cose.CWT_CTI, CLAIM_HANDLE}
 )
-_NUMERIC_DATE_MAX: Final = 2**40  # year 36812: beyond it a NumericDate is nonsense
 
 
 def is_valid_handle(handle: object) -> bool:
@@ -307,12 +306,6 @@ class _Fail(Exception):
         self.status = status
 
 
-def _numeric_date(value: object, what: str) -> datetime:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < _NUMERIC_DATE_MAX:
-        raise PayloadError("claims", f"{what} must be a NumericDate (integer seconds)")
-    return datetime.fromtimestamp(value, UTC)
-
-
 def _parse_claims(payload: bytes, kid: bytes) -> PresentationClaims:
     """The claims of a token's payload; PayloadError stage ``cbor`` or ``claims``."""
     cwt = cbor.loads_strict(payload)
@@ -341,8 +334,8 @@ def _parse_claims(payload: bytes, kid: bytes) -> PresentationClaims:
     problem = _handle_problem(handle)
     if problem:
         raise PayloadError("claims", f"claim {CLAIM_HANDLE}: {problem}")
-    iat = _numeric_date(cwt[cose.CWT_IAT], "claim 6 (iat)")
-    exp = _numeric_date(cwt[cose.CWT_EXP], "claim 4 (exp)")
+    iat = cose.numeric_date(cwt[cose.CWT_IAT], "claim 6 (iat)")
+    exp = cose.numeric_date(cwt[cose.CWT_EXP], "claim 4 (exp)")
     if exp <= iat:
         raise PayloadError("claims", "claim 4 (exp) must be after claim 6 (iat)")
     return PresentationClaims(

@@ -59,7 +59,6 @@ REASONS: dict[str, Reason] = _reasons(
     ("ok", "通过", "passed"),
     # format
     ("format_invalid", "证照文件格式错误", "the document is malformed"),
-    ("format_unsupported_version", "不支持的格式版本", "unsupported format version"),
     ("licence_invalid", "证照数据不符合统一格式", "the licence data violates the unified format"),
     ("seal_format_invalid", "电子签章结构错误", "the electronic signature structure is malformed"),
     ("unsupported_algorithm", "不支持的签名算法", "unsupported signature algorithm"),

@@ -28,11 +28,11 @@ import contextlib
 import hashlib
 import threading
 from collections.abc import Hashable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Final, Generic, TypeVar
 
 from ezhengzhao import codes
-from ezhengzhao.clock import Clock, system_clock
+from ezhengzhao.clock import CHINA_STANDARD_TIME, Clock, system_clock
 from ezhengzhao.errors import (
     AlgorithmMismatchError,
     CertificateError,
@@ -63,14 +63,15 @@ from ezhengzhao.trust.store import TrustStore
 
 __all__ = ["CHINA_STANDARD_TIME", "Clock", "Verifier", "system_clock"]
 
-#: Licence dates are civil dates in China (UTC+8, no daylight saving).
-CHINA_STANDARD_TIME: Final = timezone(timedelta(hours=8), "CST")
-
 
 def _looks_like_qr(document: str | bytes) -> bool:
     """Anything but a JSON object is taken for scanned text: a foreign QR code then gets the
     clear answer "not a licence code" rather than "malformed document"."""
-    head = document[:64].lstrip()
+    head = document[:64]
+    head = (
+        head.removeprefix("\ufeff") if isinstance(head, str) else head.removeprefix(b"\xef\xbb\xbf")
+    )
+    head = head.lstrip()
     return bool(head) and head[:1] not in ("{", b"{")
 
 
@@ -120,6 +121,8 @@ class Verifier:
             raise ConfigurationError(
                 "a Verifier needs a TrustStore; there is no verifier without trust"
             )
+        if not isinstance(clock_skew, timedelta) or clock_skew < timedelta(0):
+            raise ConfigurationError("clock_skew must be a non-negative timedelta")
         if region is not None and not codes.is_valid_region_code(region):
             raise ConfigurationError(f"verifying region {region!r} is not a valid 行政区划代码")
         self._trust = trust_store
@@ -133,6 +136,7 @@ class Verifier:
         self._chain_cache: set[bytes] = set()
         self._windows: _BoundedCache[bytes, tuple[datetime, datetime]] = _BoundedCache(cache_size)
         self._kid_index: dict[bytes, tuple[Certificate, ...]] | None = None
+        self._seal_makers = frozenset(c.der for c in trust_store.seal_makers)
 
     @property
     def trust_store(self) -> TrustStore:
@@ -289,8 +293,9 @@ class _Checks:
             return
         self.add("signer.chain", CheckStatus.PASSED)
 
-    def check_issuer(self, cert: Certificate, issuer_code: str, issuer_name: str) -> None:
-        """The issuer the licence names is the certificate's holder, and is accepted."""
+    def check_issuer(self, cert: Certificate, issuer_code: str, issuer_name: str | None) -> None:
+        """The issuer the licence names (USCC and, when it names one, its name) is the
+        certificate's holder, and is accepted."""
         bound = cert.subject.serial_number
         if bound != issuer_code:
             self.fail(
@@ -299,9 +304,17 @@ class _Checks:
                 f"licence names {issuer_code}, certificate names {bound or 'no 统一社会信用代码'}",
             )
             return
+        if issuer_name is not None and cert.subject.organization != issuer_name:
+            self.fail(
+                "trust.issuer",
+                "issuer_mismatch",
+                f"licence names {issuer_name}, certificate names "
+                f"{cert.subject.organization or 'no organisation'}",
+            )
+            return
         allowed = self.v.trust_store.allowed_issuers
         if allowed is not None and issuer_code not in allowed:
-            self.fail("trust.issuer", "issuer_untrusted", f"{issuer_name} ({issuer_code})")
+            self.fail("trust.issuer", "issuer_untrusted", f"{issuer_name or ''} ({issuer_code})")
             return
         self.add("trust.issuer", CheckStatus.PASSED)
 
@@ -380,7 +393,9 @@ class _SealedRun(_Checks):
             signature = parse_ses_signature(der, seal_parser=self.v._seal)
         except DecodeError as exc:
             self.fail("format", "seal_format_invalid", str(exc), stop=True)
-        critical = [e.ext_id for e in signature.ext_datas if e.critical]
+        critical = [
+            e.ext_id for e in (*signature.ext_datas, *signature.seal.info.ext_datas) if e.critical
+        ]
         if critical:  # fail closed: an extension we do not understand may change the meaning
             self.fail(
                 "format",
@@ -426,7 +441,9 @@ class _SealedRun(_Checks):
         except (CryptoError, CertificateError) as exc:
             maker_ok = False
             self.fail("seal.maker_signature", "seal_signature_invalid", str(exc))
-        if maker_ok:
+        if maker_ok and seal.maker_cert not in self.v._seal_makers:
+            self.fail("seal.maker_chain", "seal_maker_untrusted", "not a recognised seal maker")
+        elif maker_ok:
             try:
                 self.v._chain(self.v._certificate(seal.maker_cert), seal.info.create_date)
                 self.add("seal.maker_chain", CheckStatus.PASSED)
@@ -495,7 +512,7 @@ class _QrRun(_Checks):
         cert = self.check_signature(message)
         claims = self.check_claims(message)
         self.check_signer_chain(cert, claims.issued_at)
-        self.check_issuer(cert, claims.issuer_code, cert.subject.organization or "")
+        self.check_issuer(cert, claims.issuer_code, None)
         self.check_identifier(claims.licence_id, claims.type_code, claims.issuer_code, None)
         self.check_expiry(claims, cert)
         self.check_validity(claims.valid_from, claims.valid_until)

@@ -386,7 +386,7 @@ def _json(value: object) -> bytes:
 
 def _verify(vector: Vector) -> VerificationResult:
     verifier = Verifier(
-        trust_store=TrustStore.from_certificates([vector.root]),
+        trust_store=TrustStore.from_certificates([vector.root], seal_makers=[vector.seal_maker]),
         clock=lambda: VALIDATION_TIME,
         region=VERIFYING_REGION,
     )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
@@ -280,6 +281,18 @@ def verify_sign1(message: CoseSign1, public_key: PublicKey, *, external_aad: byt
         algorithm=suite_id,
         form="raw" if alg in _RAW_RS_ALGS else None,
     )
+
+
+#: The latest NumericDate accepted: far beyond any licence, yet inside ``datetime``'s range
+#: even after a clock skew is added (the year 9999 ends at 253402300799).
+NUMERIC_DATE_MAX: Final = 32503680000  # 3000-01-01T00:00:00Z
+
+
+def numeric_date(value: object, what: str) -> datetime:
+    """A CWT NumericDate (RFC 8392: integer seconds since 1970) as an aware UTC datetime."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < NUMERIC_DATE_MAX:
+        raise PayloadError("claims", f"{what} must be a NumericDate before the year 3000")
+    return datetime.fromtimestamp(value, UTC)
 
 
 # -- internals ---------------------------------------------------------------------------------

@@ -185,7 +185,7 @@ def licence_from_dict(value: object) -> Licence:
 
     holder_obj = _object(top["holder"], "holder", frozenset({"name", "code", "code_type"}))
     code_type = holder_obj["code_type"]
-    if code_type not in HOLDER_CODE_TYPES:
+    if not isinstance(code_type, str) or code_type not in HOLDER_CODE_TYPES:
         raise LicenceFormatError(
             "holder.code_type", "must be '111' (公民身份号码) or '001' (统一社会信用代码)"
         )
@@ -202,7 +202,7 @@ def licence_from_dict(value: object) -> Licence:
     region = _text(issuer_obj["region_code"], "issuer.region_code", max_length=6)
     _code("region", region, "issuer.region_code")
     level = issuer_obj["level"]
-    if level not in ISSUER_LEVELS:
+    if not isinstance(level, str) or level not in ISSUER_LEVELS:
         raise LicenceFormatError("issuer.level", "must be one of " + "/".join(ISSUER_LEVELS))
     assert isinstance(level, str)
     issuer = Issuer(_text(issuer_obj["name"], "issuer.name"), issuer_code, region, level)

@@ -192,12 +192,6 @@ def _date(value: object, what: str) -> date:
         raise PayloadError("claims", f"{what} {value} is not a calendar date") from None
 
 
-def _time(value: object, what: str) -> datetime:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**40:
-        raise PayloadError("claims", f"{what} must be a NumericDate")
-    return datetime.fromtimestamp(value, UTC)
-
-
 def parse_claims(payload: bytes) -> QrClaims:
     """Read the CWT claims of an ``EZZ1:`` message; PayloadError stage ``claims`` or ``cbor``.
 
@@ -234,8 +228,8 @@ def parse_claims(payload: bytes) -> QrClaims:
         status = StatusReference(_text(uri, "status_list.uri", max_length=2000), idx)
     return QrClaims(
         issuer_code=_text(cwt.get(cose.CWT_ISS), "claim 1 (iss)", max_length=18),
-        issued_at=_time(cwt.get(cose.CWT_IAT), "claim 6 (iat)"),
-        expires_at=_time(cwt.get(cose.CWT_EXP), "claim 4 (exp)"),
+        issued_at=cose.numeric_date(cwt.get(cose.CWT_IAT), "claim 6 (iat)"),
+        expires_at=cose.numeric_date(cwt.get(cose.CWT_EXP), "claim 4 (exp)"),
         licence_id=_text(licence.get(1), "licence claim 1 (证照标识)", max_length=160),
         type_code=_text(licence.get(2), "licence claim 2 (type code)", max_length=21),
         holder_name=_text(licence.get(3), "licence claim 3 (holder name)", max_length=200),

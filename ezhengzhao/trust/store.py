@@ -2,8 +2,10 @@
 
 A set of root certificates (a root CA per region, as the demo PKI makes), optional
 intermediates, an optional allow-list of issuing authorities by 统一社会信用代码, and the
-authorities' signer certificates, which offline QR codes name only by kid. Signed trust lists
-build on this later; no verifier exists without a trust store.
+authorities' signer certificates, which offline QR codes name only by kid, and the recognised
+seal makers (制章者): a seal counts only when one of them made it, since any authority's key
+chains to a root and could otherwise make a seal with any name and picture. Signed trust lists
+build on this; no verifier exists without a trust store.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class TrustStore:
     intermediates: tuple[Certificate, ...] = ()
     allowed_issuers: frozenset[str] | None = None
     signers: tuple[Certificate, ...] = ()
+    seal_makers: tuple[Certificate, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.roots:
@@ -54,18 +57,20 @@ class TrustStore:
         intermediates: Iterable[Certificate] = (),
         allowed_issuers: Iterable[str] | None = None,
         signers: Iterable[Certificate] = (),
+        seal_makers: Iterable[Certificate] = (),
     ) -> TrustStore:
         return cls(
             tuple(roots),
             tuple(intermediates),
             None if allowed_issuers is None else frozenset(allowed_issuers),
             tuple(signers),
+            tuple(seal_makers),
         )
 
     @classmethod
     def from_directory(cls, path: str | os.PathLike[str]) -> TrustStore:
-        """Load ``roots/*.pem``, optional ``intermediates/*.pem``, ``signers/*.pem`` and
-        ``issuers.json``.
+        """Load ``roots/*.pem``, optional ``intermediates/*.pem``, ``signers/*.pem``,
+        ``seal-makers/*.pem`` and ``issuers.json``.
 
         ``issuers.json`` is ``{"allowed_issuers": ["<USCC>", …]}``.
         """
@@ -86,7 +91,13 @@ class TrustStore:
                     f'{issuers_file}: expected {{"allowed_issuers": [USCC, …]}}'
                 )
             allowed = frozenset(str(i) for i in items)
-        return cls(tuple(roots), tuple(intermediates), allowed, tuple(_load_dir(base / "signers")))
+        return cls(
+            tuple(roots),
+            tuple(intermediates),
+            allowed,
+            tuple(_load_dir(base / "signers")),
+            tuple(_load_dir(base / "seal-makers")),
+        )
 
 
 def _load_dir(folder: Path) -> list[Certificate]:

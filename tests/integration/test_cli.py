@@ -204,6 +204,11 @@ def test_full_issuing_flow(
     for argv in steps:
         code, _, err = run(capsys, *argv)
         assert code == 0, (argv, err)
+    # The verifier recognises seals made by this seal maker only.
+    (tmp_path / "trust" / "seal-makers").mkdir(parents=True)
+    (tmp_path / "trust" / "seal-makers" / "maker.pem").write_bytes(
+        (tmp_path / "maker.pem").read_bytes()
+    )
     (tmp_path / "auth" / "authority.json").write_text(
         json.dumps(
             {

@@ -32,7 +32,7 @@ FOOD = CATALOGUE.by_name("食品经营许可证")
 
 
 def _verifier(domain: DemoDomain, **kwargs: object) -> Verifier:
-    trust = TrustStore.from_certificates([r.root for r in domain.regions])
+    trust = domain.trust_store()
     at = domain.created + timedelta(hours=1)
     return Verifier(trust_store=trust, clock=lambda: at, **kwargs)  # type: ignore[arg-type]
 
@@ -104,7 +104,9 @@ def test_no_verifier_without_trust() -> None:
 
 
 def test_untrusted_root_gives_issuer_untrusted_and_no_exception(demo_domain: DemoDomain) -> None:
-    other_region_only = TrustStore.from_certificates([demo_domain.regions[1].root])
+    other_region_only = TrustStore.from_certificates(
+        [demo_domain.regions[1].root], seal_makers=[demo_domain.regions[1].maker]
+    )
     verifier = Verifier(trust_store=other_region_only, clock=lambda: demo_domain.created)
     result = verifier.verify(_issue(demo_domain).to_json())
     assert result.status is Status.FAILED
@@ -114,7 +116,8 @@ def test_untrusted_root_gives_issuer_untrusted_and_no_exception(demo_domain: Dem
 def test_allow_list_restricts_issuers(demo_domain: DemoDomain) -> None:
     roots = [r.root for r in demo_domain.regions]
     other = demo_domain.regions[1].authorities[0].issuer.code
-    trust = TrustStore.from_certificates(roots, allowed_issuers=[other])
+    makers = [r.maker for r in demo_domain.regions]
+    trust = TrustStore.from_certificates(roots, allowed_issuers=[other], seal_makers=makers)
     result = Verifier(trust_store=trust, clock=lambda: demo_domain.created).verify(
         _issue(demo_domain).to_json()
     )
@@ -135,7 +138,7 @@ def test_tampered_licence_is_not_returned(demo_domain: DemoDomain) -> None:
 def test_validity_uses_china_civil_date(demo_domain: DemoDomain) -> None:
     start = date(2026, 3, 1)
     sealed = _issue(demo_domain, _draft(validity=Validity(start, date(2026, 3, 31))))
-    trust = TrustStore.from_certificates([r.root for r in demo_domain.regions])
+    trust = demo_domain.trust_store()
     # 2026-03-31T16:30Z is already 1 April in China: expired.
     late = Verifier(trust_store=trust, clock=lambda: datetime(2026, 3, 31, 16, 30, tzinfo=UTC))
     assert "licence_expired" in late.verify(sealed).reasons
@@ -146,7 +149,7 @@ def test_validity_uses_china_civil_date(demo_domain: DemoDomain) -> None:
 
 def test_signing_time_in_the_future(demo_domain: DemoDomain) -> None:
     sealed = _issue(demo_domain)
-    trust = TrustStore.from_certificates([r.root for r in demo_domain.regions])
+    trust = demo_domain.trust_store()
     verifier = Verifier(trust_store=trust, clock=lambda: demo_domain.created - timedelta(hours=1))
     assert "signing_time_in_future" in verifier.verify(sealed).reasons
 
@@ -297,7 +300,7 @@ def test_naive_time_refused(demo_domain: DemoDomain) -> None:
 
 def test_default_validity_from_catalogue(demo_domain: DemoDomain) -> None:
     licence = _issue(demo_domain, _draft(issue_date=date(2024, 2, 29))).licence
-    assert licence.validity == Validity(date(2024, 2, 29), date(2029, 2, 27))
+    assert licence.validity == Validity(date(2024, 2, 29), date(2029, 2, 28))
 
 
 # ---------------------------------------------------------------- bad input never escapes

@@ -20,7 +20,6 @@ from ezhengzhao.result import Status
 from ezhengzhao.sign import _ses_asn1 as asn1
 from ezhengzhao.sign.ses import OID_SM2_WITH_SM3, parse_ses_signature, sm3
 from ezhengzhao.sign.suites import SM2_SM3
-from ezhengzhao.trust.store import TrustStore
 from ezhengzhao.verify import Verifier
 
 SEAL_NAME = "上海市浦东新区市场监督管理局"
@@ -105,7 +104,7 @@ def _v1_sealed(domain: DemoDomain, *, tamper_seal: bool = False) -> bytes:
 
 
 def _verifier(domain: DemoDomain) -> Verifier:
-    trust = TrustStore.from_certificates([r.root for r in domain.regions])
+    trust = domain.trust_store()
     return Verifier(trust_store=trust, clock=lambda: domain.created + timedelta(minutes=5))
 
 

@@ -489,11 +489,11 @@ def test_loads_canonical_takes_canonical_input_and_refuses_what_strict_refuses()
     value = {1: "310000", -70002: {1: "证照", 6: ["2026-01-01", None]}, 4: 1_800_000_000}
     assert loads_canonical(dumps(value)) == value
     # Well-formed but not canonical (keys unsorted, a long head): the strict reader accepts it.
-    unsorted = bytes.fromhex("a2" "02" "01" "01" "1800")
+    unsorted = bytes.fromhex("a20201011800")
     assert loads_canonical(unsorted) == {2: 1, 1: 0}
     for bad, words in [
-        (bytes.fromhex("a2" "01" "01" "01" "02"), "duplicate"),
-        (bytes.fromhex("9f" "01" "ff"), "indefinite"),
+        (bytes.fromhex("a201010102"), "duplicate"),
+        (bytes.fromhex("9f01ff"), "indefinite"),
         (dumps(value) + b"\x00", "trailing"),
     ]:
         with pytest.raises(PayloadError, match=words):

@@ -136,7 +136,10 @@ def test_verdict(vector_id: str) -> None:
     expected = _json(vector_id, "expected.json")
     validation_time = _time(expected["validation_time"])
     verifier = Verifier(
-        trust_store=TrustStore.from_certificates([_certificate(vector_id, "root.pem")]),
+        trust_store=TrustStore.from_certificates(
+            [_certificate(vector_id, "root.pem")],
+            seal_makers=[_certificate(vector_id, "seal_maker.pem")],
+        ),
         clock=lambda: validation_time,
         region=expected.get("verifying_region"),
     )

@@ -26,6 +26,7 @@ The tree::
     │   └── FontNotFoundError             no CJK font to draw the seal picture
     ├── IssuanceError                     a draft cannot be issued as given
     ├── CertLogicError                    a CertLogic expression is invalid or failed to evaluate
+    ├── RegistryError                     the issuer registry refuses an operation; ``.reason``
     ├── ReplayCacheError                  a replay cache cannot say whether a token was used
     │   └── ReplayCacheFullError
     └── ConfigurationError                e.g. a Verifier without a trust store
@@ -51,6 +52,7 @@ __all__ = [
     "KeyLoadError",
     "LicenceFormatError",
     "PayloadError",
+    "RegistryError",
     "ReplayCacheError",
     "ReplayCacheFullError",
     "SealError",
@@ -154,6 +156,24 @@ class IssuanceError(EzhengzhaoError):
 
 class CertLogicError(EzhengzhaoError):
     """A CertLogic expression is invalid, or failed while being evaluated."""
+
+
+class RegistryError(EzhengzhaoError):
+    """The registry's state refuses an operation; ``reason`` is a stable code.
+
+    Reasons: ``not_found`` (unknown licence or status list), ``request_id_reused`` (another
+    draft under a used request id), ``duplicate_licence`` (the 证照标识 is already stored),
+    ``revoked`` (the licence is INVALID: revocation is final), ``superseded`` (a newer version
+    exists), ``not_suspended`` (reinstating a licence that is not suspended),
+    ``already_suspended``, ``wrong_issuer`` / ``wrong_type`` (a re-issue that does not continue
+    the old licence), ``version_limit`` (version 999 cannot be re-issued), ``schema_version``
+    (a database written by an unknown version), ``closed`` (the registry was closed),
+    ``list_full`` and ``corrupt`` (database states the registry never writes).
+    """
+
+    def __init__(self, reason: str, message: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(message or reason)
 
 
 class ReplayCacheError(EzhengzhaoError):

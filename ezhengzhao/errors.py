@@ -27,6 +27,7 @@ The tree::
     ├── IssuanceError                     a draft cannot be issued as given
     ├── CertLogicError                    a CertLogic expression is invalid or failed to evaluate
     ├── RegistryError                     the issuer registry refuses an operation; ``.reason``
+    ├── TrustListError                    a signed trust list is refused; ``.reason``
     ├── ReplayCacheError                  a replay cache cannot say whether a token was used
     │   └── ReplayCacheFullError
     └── ConfigurationError                e.g. a Verifier without a trust store
@@ -56,6 +57,7 @@ __all__ = [
     "ReplayCacheError",
     "ReplayCacheFullError",
     "SealError",
+    "TrustListError",
     "UnsupportedAlgorithmError",
     "WrongPassphraseError",
 ]
@@ -174,6 +176,23 @@ class RegistryError(EzhengzhaoError):
     def __init__(self, reason: str, message: str | None = None) -> None:
         self.reason = reason
         super().__init__(message or reason)
+
+
+class TrustListError(EzhengzhaoError):
+    """A trust list was refused; ``reason`` is one of ``ezhengzhao.trust.lists.REASON_CODES``.
+
+    ``trust_list_signature_invalid``  no anchor with the list's kid verifies its signature
+    ``trust_list_untrusted_anchor``   no configured anchor has the kid, the anchor is not valid
+                                      now, or ``issuer`` does not name the signing anchor
+    ``trust_list_rollback``           a lower sequence than the one held for the same issuer
+                                      and region, or another list under the same sequence
+    ``trust_list_stale``              past ``next_update`` plus the grace period
+    ``trust_list_malformed``          the bytes are not a well-formed trust list
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
 
 
 class ReplayCacheError(EzhengzhaoError):

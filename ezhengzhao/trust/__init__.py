@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+from ezhengzhao.trust.lists import (
+    TrustList,
+    TrustListEntry,
+    TrustListLoader,
+    build_trust_list,
+    read_trust_list,
+    sign_trust_list,
+)
 from ezhengzhao.trust.store import TrustStore
 
-__all__ = ["TrustStore"]
+__all__ = [
+    "TrustList",
+    "TrustListEntry",
+    "TrustListLoader",
+    "TrustStore",
+    "build_trust_list",
+    "read_trust_list",
+    "sign_trust_list",
+]

@@ -124,7 +124,15 @@ def build_qr_text(
     if licence_type.code != licence.type_code:
         raise IssuanceError(f"the licence is a {licence.type_code}, not a {licence_type.code}")
     iat = issued_at.astimezone(UTC).replace(microsecond=0)
-    exp = certificate.not_after.astimezone(UTC).replace(microsecond=0)
+    # Demand what a verifier demands, so no code is issued only to be refused.
+    if not certificate.not_before <= iat <= certificate.not_after:
+        raise IssuanceError("the signer certificate is not valid at the issuing time")
+    if certificate.subject.serial_number != licence.issuer.code:
+        raise IssuanceError("the signer certificate does not belong to the licence's issuer")
+    exp = min(
+        certificate.not_after.astimezone(UTC).replace(microsecond=0),
+        datetime.fromtimestamp(cose.NUMERIC_DATE_MAX - 1, UTC),
+    )
     if licence.validity.end is not None:
         exp = min(exp, _end_of_day_utc(licence.validity.end))
     if exp <= iat:

@@ -243,3 +243,30 @@ def test_foreign_qr_text_is_not_a_licence_code(demo_domain: DemoDomain) -> None:
     result = _verifier(demo_domain).verify("https://example.invalid/pay?id=42")
     assert result.reasons == ("qr_prefix_invalid",)
     assert "不是电子证照核验码" in result.checks[0].message_zh
+
+
+def test_issuer_refuses_codes_a_verifier_would_refuse(demo_domain: DemoDomain) -> None:
+    credentials = _authority(demo_domain)
+    sealed = credentials.issue(
+        LicenceDraft(
+            type_code=FOOD.code,
+            number="JY13101150000043",
+            holder=Holder(
+                str(FOOD.example_surface()["KZ_JYZMC"]),
+                str(FOOD.example_surface()["KZ_SHXYDM"]),
+                "001",
+            ),
+            surface=FOOD.example_surface(),
+        ),
+        catalogue=CATALOGUE,
+        now=demo_domain.created,
+    )
+    too_late = credentials.certificate.not_after + timedelta(days=1)
+    with pytest.raises(IssuanceError, match="not valid at the issuing time"):
+        credentials.qr_text(sealed.licence, catalogue=CATALOGUE, now=too_late)
+    other = demo_domain.regions[1].authorities[0]
+    stranger = IssuingAuthority(
+        sealed.licence.issuer, other.keys[SM2_SM3], other.certificates[SM2_SM3], credentials.seal
+    )
+    with pytest.raises(IssuanceError, match="does not belong"):
+        stranger.qr_text(sealed.licence, catalogue=CATALOGUE, now=demo_domain.created)

@@ -23,8 +23,6 @@ are recorded alongside.
 
 from __future__ import annotations
 
-import json
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -32,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cbor2
+from vector_sets import publish, to_json
 
 from ezhengzhao import demo
 from ezhengzhao.catalogue import Catalogue
@@ -377,10 +376,6 @@ def build_vectors() -> list[Vector]:
     return vectors
 
 
-def _json(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
-
-
 def _hex(data: bytes) -> bytes:
     return data.hex().encode("ascii") + b"\n"
 
@@ -427,14 +422,14 @@ def _stages(text: str) -> dict[str, bytes]:
     files["claims.cbor.hex"] = _hex(message.payload)
     files["sig_structure.hex"] = _hex(message.sig_structure())
     files["signature.hex"] = _hex(message.signature)
-    files["claims.json"] = _json(diagnostic(cbor.loads_strict(message.payload)))
+    files["claims.json"] = to_json(diagnostic(cbor.loads_strict(message.payload)))
     return files
 
 
 def _files(vector: Vector, result: VerificationResult) -> dict[str, bytes]:
     """Every file of a vector's folder, by name."""
     files = _stages(vector.text)
-    files["licence.json"] = _json(licence_to_dict(vector.licence))
+    files["licence.json"] = to_json(licence_to_dict(vector.licence))
     files["qr.png"] = render_png(vector.text, module_px=MODULE_PX)
     files["root.pem"] = vector.root.to_pem()
     files["signer.pem"] = vector.signer.to_pem()
@@ -461,54 +456,22 @@ def _files(vector: Vector, result: VerificationResult) -> dict[str, bytes]:
     }
     if vector.derived_from is not None:
         expected["derived_from"] = vector.derived_from
-    files["expected.json"] = _json(expected)
+    files["expected.json"] = to_json(expected)
     return dict(sorted(files.items()))
 
 
 def main() -> int:
-    vectors = build_vectors()
-    written: list[tuple[Vector, dict[str, bytes]]] = []
-    wrong = []
-    for vector in vectors:
-        result = _verify(vector)
-        got = (result.status.value, result.reasons, result.warnings)
-        want = (vector.expected_status, vector.expected_reasons, vector.expected_warnings)
-        if got != want:
-            wrong.append(f"{vector.id}: declared {want}, the verifier says {got}")
-        written.append((vector, _files(vector, result)))
-    if wrong:
-        # Vectors publish a verdict: a surprise is for a person to judge, not to record.
-        print("not written, verdicts differ:\n  " + "\n  ".join(wrong), file=sys.stderr)
-        return 1
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.iterdir():
-        if old.is_dir() and old.name.startswith("qr-"):
-            shutil.rmtree(old)
-    index = []
-    total = 0
-    for vector, files in written:
-        folder = OUT / vector.id
-        folder.mkdir()
-        for name, data in files.items():
-            (folder / name).write_bytes(data)
-            total += len(data)
-        index.append({"id": vector.id, "description": vector.description, "files": list(files)})
-    (OUT / "index.json").write_bytes(
-        _json(
-            {
-                "format": INDEX_FORMAT,
-                "description": "Offline verification QR codes (EZZ1:, CWT in COSE_Sign1, zlib, "
-                "base45); see README.md",
-                "vectors": index,
-            }
-        )
+    return publish(
+        build_vectors(),
+        verify=_verify,
+        files_of=_files,
+        out=OUT,
+        prefix="qr-",
+        index_format=INDEX_FORMAT,
+        description="Offline verification QR codes (EZZ1:, CWT in COSE_Sign1, zlib, base45); "
+        "see README.md",
+        repo=REPO,
     )
-    for vector, _ in written:
-        reasons = ", ".join(vector.expected_reasons + vector.expected_warnings) or "-"
-        print(f"{vector.id:26} {vector.expected_status:8} {reasons}")
-    print(f"{len(written)} vectors, {total // 1024} KiB, in {OUT.relative_to(REPO)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from vector_sets import publish, to_json
 
 from ezhengzhao import demo
 from ezhengzhao.catalogue import Catalogue
@@ -377,11 +378,7 @@ def _document(vector: Vector) -> bytes:
         "licence": vector.licence,
         "ses_signature": base64.b64encode(vector.ses_signature).decode("ascii"),
     }
-    return _json(value)
-
-
-def _json(value: object) -> bytes:
-    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+    return to_json(value)
 
 
 def _verify(vector: Vector) -> VerificationResult:
@@ -397,7 +394,7 @@ def _files(vector: Vector, result: VerificationResult) -> dict[str, bytes]:
     """Every file of a vector's folder, by name."""
     canonical = licence_canonical_bytes(vector.licence)
     files = {
-        "licence.json": _json(vector.licence),
+        "licence.json": to_json(vector.licence),
         "canonical.hex": canonical.hex().encode("ascii") + b"\n",
         "data_hash.hex": sm3(canonical).hex().encode("ascii") + b"\n",
         "ses_signature.der": vector.ses_signature,
@@ -431,54 +428,21 @@ def _files(vector: Vector, result: VerificationResult) -> dict[str, bytes]:
     }
     if vector.derived_from is not None:
         expected["derived_from"] = vector.derived_from
-    files["expected.json"] = _json(expected)
+    files["expected.json"] = to_json(expected)
     return dict(sorted(files.items()))
 
 
 def main() -> int:
-    vectors = build_vectors()
-    written: list[tuple[Vector, dict[str, bytes]]] = []
-    wrong = []
-    for vector in vectors:
-        result = _verify(vector)
-        got = (result.status.value, result.reasons, result.warnings)
-        want = (vector.expected_status, vector.expected_reasons, vector.expected_warnings)
-        if got != want:
-            wrong.append(f"{vector.id}: declared {want}, the verifier says {got}")
-        written.append((vector, _files(vector, result)))
-    if wrong:
-        # Vectors publish a verdict: a surprise is for a person to judge, not to record.
-        print("not written, verdicts differ:\n  " + "\n  ".join(wrong), file=sys.stderr)
-        return 1
-
-    OUT.mkdir(parents=True, exist_ok=True)
-    for old in OUT.iterdir():
-        if old.is_dir() and old.name.startswith("seal-"):
-            shutil.rmtree(old)
-    index = []
-    total = 0
-    for vector, files in written:
-        folder = OUT / vector.id
-        folder.mkdir()
-        for name, data in files.items():
-            (folder / name).write_bytes(data)
-            total += len(data)
-        index.append({"id": vector.id, "description": vector.description, "files": list(files)})
-    (OUT / "index.json").write_bytes(
-        _json(
-            {
-                "format": INDEX_FORMAT,
-                "description": "GB/T 38540 electronic-seal vectors for ezz/sealed/1 licences; "
-                "see README.md",
-                "vectors": index,
-            }
-        )
+    return publish(
+        build_vectors(),
+        verify=_verify,
+        files_of=_files,
+        out=OUT,
+        prefix="seal-",
+        index_format=INDEX_FORMAT,
+        description="GB/T 38540 electronic-seal vectors for ezz/sealed/1 licences; see README.md",
+        repo=REPO,
     )
-    for vector, _ in written:
-        reasons = ", ".join(vector.expected_reasons + vector.expected_warnings) or "-"
-        print(f"{vector.id:30} {vector.expected_status:8} {reasons}")
-    print(f"{len(written)} vectors, {total // 1024} KiB, in {OUT.relative_to(REPO)}")
-    return 0
 
 
 if __name__ == "__main__":

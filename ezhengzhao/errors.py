@@ -28,6 +28,7 @@ The tree::
     ├── CertLogicError                    a CertLogic expression is invalid or failed to evaluate
     ├── RegistryError                     the issuer registry refuses an operation; ``.reason``
     ├── TrustListError                    a signed trust list is refused; ``.reason``
+    ├── RuleSetError                      a rule set is malformed or refused; ``.reason``
     ├── ReplayCacheError                  a replay cache cannot say whether a token was used
     │   └── ReplayCacheFullError
     └── ConfigurationError                e.g. a Verifier without a trust store
@@ -56,6 +57,7 @@ __all__ = [
     "RegistryError",
     "ReplayCacheError",
     "ReplayCacheFullError",
+    "RuleSetError",
     "SealError",
     "TrustListError",
     "UnsupportedAlgorithmError",
@@ -193,6 +195,23 @@ class TrustListError(EzhengzhaoError):
     def __init__(self, reason: str, message: str) -> None:
         self.reason = reason
         super().__init__(message)
+
+
+class RuleSetError(EzhengzhaoError):
+    """A rule or rule set is malformed or refused; ``reason`` is one of these.
+
+    ``rule_set_malformed``          a rule or rule set breaks the format; ``path`` names the field
+    ``rule_set_untrusted_signer``   no certificate registered for the rule set's region has its
+                                    kid, or that certificate is not valid now
+    ``rule_set_signature_invalid``  the signature does not verify with the registered certificate
+    ``rule_set_rollback``           a lower version than the one held for the region, or another
+                                    rule set under the same version
+    """
+
+    def __init__(self, reason: str, message: str, *, path: str = "") -> None:
+        self.reason = reason
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
 
 
 class ReplayCacheError(EzhengzhaoError):

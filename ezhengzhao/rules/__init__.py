@@ -1,4 +1,4 @@
-"""Business rules — 业务规则: the CertLogic engine that evaluates cross-border rules.
+"""Business rules — 业务规则: the CertLogic engine and signed mutual-recognition rule sets.
 
 The data a rule sees is ``{"payload": …, "external": {…}}``; time comes from the data
 (``external.validationClock``), never from the machine clock.
@@ -14,12 +14,32 @@ from ezhengzhao.rules.certlogic import (
     is_truthy,
     validate,
 )
+from ezhengzhao.rules.rulesets import (
+    Rule,
+    RuleOutcome,
+    RuleSet,
+    RuleSetError,
+    RuleSetLoader,
+    builtin_rule_sets,
+    evaluate_rules,
+    read_rule_set,
+    sign_rule_set,
+)
 
 __all__ = [
     "CertLogicDateTime",
     "CertLogicError",
+    "Rule",
+    "RuleOutcome",
+    "RuleSet",
+    "RuleSetError",
+    "RuleSetLoader",
+    "builtin_rule_sets",
     "evaluate",
+    "evaluate_rules",
     "is_falsy",
     "is_truthy",
+    "read_rule_set",
+    "sign_rule_set",
     "validate",
 ]

@@ -12,10 +12,7 @@ another vector set (``tests/vectors/test_token_vectors.py``). Regenerate with
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import cbor2
@@ -31,6 +28,7 @@ from ezhengzhao.sign.x509 import Certificate
 from ezhengzhao.trust.store import TrustStore
 from ezhengzhao.verify import Verifier
 from tests.conftest import PROJECT_VECTORS
+from tests.vectors.vector_set import VectorSet
 
 QR_VECTORS = PROJECT_VECTORS / "qr"
 INDEX = QR_VECTORS / "index.json"
@@ -63,33 +61,13 @@ COSE_FILES = (
 STAGE_FILES = frozenset(BASE45_FILES + ZLIB_FILES + COSE_FILES)
 
 
-@cache
-def _index() -> dict[str, Any]:
-    if not INDEX.is_file():
-        pytest.fail(f"{INDEX} is missing; {REGENERATE}")
-    index: dict[str, Any] = json.loads(INDEX.read_text(encoding="utf-8"))
-    return index
-
-
-def _vector_ids() -> list[Any]:
-    """One parameter per vector listed in index.json; one failing parameter if there is none."""
-    if not INDEX.is_file():
-        return [pytest.param("index.json", id="index-missing")]
-    return [pytest.param(v["id"], id=v["id"]) for v in _index()["vectors"]]
-
-
-def _folder(vector_id: str) -> Path:
-    folder = QR_VECTORS / vector_id
-    if not folder.is_dir():
-        pytest.fail(f"vector {vector_id} is listed in index.json but {folder} is missing")
-    return folder
-
-
-def _read(vector_id: str, name: str) -> bytes:
-    path = _folder(vector_id) / name
-    if not path.is_file():
-        pytest.fail(f"vector {vector_id} has no {name}; {REGENERATE}")
-    return path.read_bytes()
+_SET = VectorSet(QR_VECTORS, REGENERATE)
+_index = _SET.index
+_vector_ids = _SET.ids
+_folder = _SET.folder
+_read = _SET.read
+_json = _SET.json
+_hex = _SET.hex
 
 
 def _has(vector_id: str, name: str) -> bool:
@@ -99,14 +77,6 @@ def _has(vector_id: str, name: str) -> bool:
 def _text(vector_id: str, name: str) -> str:
     """A text file exactly as written: no newline is added or stripped (space is base45)."""
     return _read(vector_id, name).decode("ascii")
-
-
-def _json(vector_id: str, name: str) -> Any:
-    return json.loads(_read(vector_id, name).decode("utf-8"))
-
-
-def _hex(vector_id: str, name: str) -> bytes:
-    return bytes.fromhex(_read(vector_id, name).decode("ascii").strip())
 
 
 def _certificate(vector_id: str, name: str) -> Certificate:

@@ -10,10 +10,7 @@ document bytes the verifier did not see. Regenerate with ``scripts/make_seal_vec
 from __future__ import annotations
 
 import base64
-import json
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +24,7 @@ from ezhengzhao.sign.x509 import Certificate
 from ezhengzhao.trust.store import TrustStore
 from ezhengzhao.verify import Verifier
 from tests.conftest import PROJECT_VECTORS
+from tests.vectors.vector_set import VectorSet
 
 SEAL_VECTORS = PROJECT_VECTORS / "seal"
 INDEX = SEAL_VECTORS / "index.json"
@@ -50,41 +48,13 @@ CORE_FILES = frozenset(
 PARSED_FILES = frozenset({"tbs_sign.der", "seal_info.der"})
 
 
-@cache
-def _index() -> dict[str, Any]:
-    if not INDEX.is_file():
-        pytest.fail(f"{INDEX} is missing; {REGENERATE}")
-    index: dict[str, Any] = json.loads(INDEX.read_text(encoding="utf-8"))
-    return index
-
-
-def _vector_ids() -> list[Any]:
-    """One parameter per vector listed in index.json; one failing parameter if there is none."""
-    if not INDEX.is_file():
-        return [pytest.param("index.json", id="index-missing")]
-    return [pytest.param(v["id"], id=v["id"]) for v in _index()["vectors"]]
-
-
-def _folder(vector_id: str) -> Path:
-    folder = SEAL_VECTORS / vector_id
-    if not folder.is_dir():
-        pytest.fail(f"vector {vector_id} is listed in index.json but {folder} is missing")
-    return folder
-
-
-def _read(vector_id: str, name: str) -> bytes:
-    path = _folder(vector_id) / name
-    if not path.is_file():
-        pytest.fail(f"vector {vector_id} has no {name}; {REGENERATE}")
-    return path.read_bytes()
-
-
-def _json(vector_id: str, name: str) -> Any:
-    return json.loads(_read(vector_id, name).decode("utf-8"))
-
-
-def _hex(vector_id: str, name: str) -> bytes:
-    return bytes.fromhex(_read(vector_id, name).decode("ascii").strip())
+_SET = VectorSet(SEAL_VECTORS, REGENERATE)
+_index = _SET.index
+_vector_ids = _SET.ids
+_folder = _SET.folder
+_read = _SET.read
+_json = _SET.json
+_hex = _SET.hex
 
 
 def _certificate(vector_id: str, name: str) -> Certificate:

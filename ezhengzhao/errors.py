@@ -29,6 +29,7 @@ The tree::
     ├── RegistryError                     the issuer registry refuses an operation; ``.reason``
     ├── TrustListError                    a signed trust list is refused; ``.reason``
     ├── RuleSetError                      a rule set is malformed or refused; ``.reason``
+    ├── StatusUnavailable                 no trustworthy, current status list for a URI
     ├── ReplayCacheError                  a replay cache cannot say whether a token was used
     │   └── ReplayCacheFullError
     └── ConfigurationError                e.g. a Verifier without a trust store
@@ -59,6 +60,7 @@ __all__ = [
     "ReplayCacheFullError",
     "RuleSetError",
     "SealError",
+    "StatusUnavailable",
     "TrustListError",
     "UnsupportedAlgorithmError",
     "WrongPassphraseError",
@@ -212,6 +214,15 @@ class RuleSetError(EzhengzhaoError):
         self.reason = reason
         self.path = path
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class StatusUnavailable(EzhengzhaoError):
+    """No trustworthy, current status list can be had for a URI; ``uri`` names it."""
+
+    def __init__(self, uri: str, problem: str) -> None:
+        self.uri = uri
+        self.problem = problem
+        super().__init__(f"status list {uri}: {problem}")
 
 
 class ReplayCacheError(EzhengzhaoError):

@@ -123,6 +123,30 @@ REASONS: dict[str, Reason] = _reasons(
     # validity
     ("licence_not_yet_valid", "证照尚未生效", "the licence is not yet valid"),
     ("licence_expired", "证照已过有效期", "the licence has expired"),
+    # status (revocation)
+    (
+        "status_unavailable",
+        "无法获取可信的证照状态列表",
+        "no trustworthy, current status list could be had",
+    ),
+    (
+        "status_index_invalid",
+        "证照状态索引超出状态列表范围",
+        "the licence's status index is outside the status list",
+    ),
+    ("licence_revoked", "证照已被撤销（注销）", "the licence has been revoked"),
+    ("licence_suspended", "证照已被暂停使用", "the licence is suspended"),
+    # mutual-recognition rules (互认规则)
+    (
+        "not_recognised_in_region",
+        "本地区不予互认该证照",
+        "the licence is not recognised in the verifying region",
+    ),
+    (
+        "rules_indeterminate",
+        "无法判断互认规则是否满足",
+        "could not tell whether a recognition rule is met",
+    ),
     # offline QR codes (EZZ1)
     ("qr_prefix_invalid", "不是电子证照核验码", "not an electronic licence code (prefix)"),
     ("qr_base45_invalid", "核验码编码错误 (base45)", "the code's base45 text is malformed"),

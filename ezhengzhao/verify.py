@@ -16,6 +16,11 @@ check in the result:
 10. ``trust.issuer``        the licence's issuer is the certificate's holder and is trusted
 11. ``identifier``          the 证照标识 matches the licence (a bad check character warns)
 12. ``validity``            the licence's validity period contains the validation date
+13. ``status``              the licence's entry in its status list is VALID (only when the
+                            verifier has a ``status_source``: without one, revocation is
+                            *not* checked and no ``status`` check appears)
+14. ``rule:<Identifier>``   each mutual-recognition rule of the verifying region that applies
+                            (only when the verifier has ``rules`` and a ``region``)
 
 A failure of 1, 2 or 8 ends the verification: nothing after it could be believed. The seal
 and certificate checks are cached by digest, since one seal and chain sign every licence of an
@@ -27,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import threading
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Final, Generic, TypeVar
 
@@ -52,13 +57,16 @@ from ezhengzhao.formats.licence_json import (
     licence_to_dict,
 )
 from ezhengzhao.formats.sealed import SealedLicence, parse_sealed_document
-from ezhengzhao.model import Issuer, Licence
+from ezhengzhao.model import Issuer, Licence, StatusReference
 from ezhengzhao.qr.payload import QrClaims, decode_qr_text, parse_claims
 from ezhengzhao.result import Check, CheckStatus, VerificationResult, overall
+from ezhengzhao.rules.rulesets import RuleSetLoader, evaluate_rules
 from ezhengzhao.sign.sealing import seal_lists_certificate
 from ezhengzhao.sign.ses import Seal, SESSignature, parse_seal, parse_ses_signature, sm3
 from ezhengzhao.sign.suites import suite_for_signature_oid
 from ezhengzhao.sign.x509 import Certificate, check_chain
+from ezhengzhao.status.codec import INVALID, SUSPENDED, VALID
+from ezhengzhao.status.source import StatusSource, StatusUnavailable
 from ezhengzhao.trust.store import TrustStore
 
 __all__ = ["CHINA_STANDARD_TIME", "Clock", "Verifier", "system_clock"]
@@ -106,6 +114,11 @@ class Verifier:
 
     ``clock`` returns the validation time (aware); ``region`` is the verifying 行政区划代码,
     recorded in results. A Verifier is thread-safe and meant to be built once and reused.
+
+    ``status_source`` gives the status lists that revocation is checked against; a verifier
+    without one does **not** check revocation (its results have no ``status`` check).
+    ``rules`` holds the mutual-recognition rule sets; they are applied only when ``region``
+    is given too.
     """
 
     def __init__(
@@ -116,6 +129,8 @@ class Verifier:
         region: str | None = None,
         clock_skew: timedelta = timedelta(minutes=5),
         cache_size: int = 4096,
+        status_source: StatusSource | None = None,
+        rules: RuleSetLoader | None = None,
     ) -> None:
         if not isinstance(trust_store, TrustStore):
             raise ConfigurationError(
@@ -125,6 +140,12 @@ class Verifier:
             raise ConfigurationError("clock_skew must be a non-negative timedelta")
         if region is not None and not codes.is_valid_region_code(region):
             raise ConfigurationError(f"verifying region {region!r} is not a valid 行政区划代码")
+        if status_source is not None and not callable(getattr(status_source, "status_list", None)):
+            raise ConfigurationError("status_source must have a status_list(uri, now) method")
+        if rules is not None and not isinstance(rules, RuleSetLoader):
+            raise ConfigurationError("rules must be a RuleSetLoader")
+        self._status_source = status_source
+        self._rules = rules
         self._trust = trust_store
         self._clock = clock
         self._region = region
@@ -350,6 +371,95 @@ class _Checks:
         else:
             self.add("validity", CheckStatus.PASSED)
 
+    def check_status(self, reference: StatusReference | None) -> None:
+        """The licence's entry in its status list (only with a status source)."""
+        source = self.v._status_source
+        if source is None:
+            return
+        if reference is None:
+            self.add("status", CheckStatus.PASSED, detail="no status reference")
+            return
+        try:
+            status_list = source.status_list(reference.uri, self.now)
+        except StatusUnavailable as exc:
+            self.add("status", CheckStatus.INDETERMINATE, "status_unavailable", str(exc))
+            return
+        if not 0 <= reference.idx < status_list.size:
+            self.fail(
+                "status",
+                "status_index_invalid",
+                f"index {reference.idx}, list {reference.uri} has {status_list.size} entries",
+            )
+            return
+        value = status_list.get(reference.idx)
+        if value == VALID:
+            self.add("status", CheckStatus.PASSED)
+        elif value == INVALID:
+            self.fail("status", "licence_revoked", reference.uri)
+        elif value == SUSPENDED:
+            self.fail("status", "licence_suspended", reference.uri)
+        else:  # 3 and above are application-specific: nothing here may call them valid
+            self.add(
+                "status",
+                CheckStatus.INDETERMINATE,
+                "status_unavailable",
+                f"unknown status {value} in {reference.uri}",
+            )
+
+    def check_rules(
+        self,
+        type_code: str,
+        licence: Mapping[str, object],
+        issuer_region: str,
+        issuer_level: str,
+    ) -> None:
+        """The verifying region's mutual-recognition rules (only with rules and a region).
+
+        ``licence`` is the ``payload.licence`` object of rulesets.py; ``issuer_region`` a
+        region code of the issuer (its province is what rules see as issuerRegion).
+        """
+        loader, region = self.v._rules, self.v._region
+        if loader is None or region is None:
+            return
+        rules = loader.rules_for(region, type_code, self.now)
+        if not rules:
+            self.add("rules", CheckStatus.PASSED, detail="no rules apply")
+            return
+        try:
+            province = codes.province_of(issuer_region).code
+        except CodeError:
+            province = ""
+        external = {
+            "validationClock": self.now.astimezone(CHINA_STANDARD_TIME).isoformat(),
+            "verifierRegion": region,
+            "issuerRegion": province,
+            "issuerLevel": issuer_level,
+            "useCase": "",
+            "valueSets": {},
+        }
+        for outcome in evaluate_rules(rules, {"licence": licence}, external):
+            name = f"rule:{outcome.rule.identifier}"
+            if outcome.passed is True:
+                self.add(name, CheckStatus.PASSED)
+            elif outcome.passed is False:
+                self.fail(
+                    name,
+                    "not_recognised_in_region",
+                    f"{outcome.rule.identifier} {outcome.rule.description_in('zh')}",
+                )
+            else:
+                self.add(
+                    name,
+                    CheckStatus.INDETERMINATE,
+                    "rules_indeterminate",
+                    f"{outcome.rule.identifier}: {outcome.detail}",
+                )
+
+
+def _holder_code_type(code: str) -> str:
+    """持证主体代码类型 of a holder code a QR code carries: 001 for a USCC, else 111."""
+    return "001" if codes.is_valid_uscc(code) else "111"
+
 
 class _SealedRun(_Checks):
     """One verification of a sealed licence (``ezz/sealed/1``)."""
@@ -371,6 +481,26 @@ class _SealedRun(_Checks):
         self.check_issuer(cert, lic.issuer.code, lic.issuer.name)
         self.check_identifier(lic.licence_id, lic.type_code, lic.issuer.code, lic.version)
         self.check_validity(lic.validity.start, lic.validity.end)
+        self.check_status(lic.status)
+        self.check_rules(
+            lic.type_code,
+            {
+                "id": lic.licence_id,
+                "type_code": lic.type_code,
+                "issuer": {
+                    "code": lic.issuer.code,
+                    "region_code": lic.issuer.region_code,
+                    "level": lic.issuer.level,
+                },
+                "validity": {
+                    "start": lic.validity.start.isoformat(),
+                    "end": None if lic.validity.end is None else lic.validity.end.isoformat(),
+                },
+                "holder": {"code_type": lic.holder.code_type},
+            },
+            lic.issuer.region_code,
+            lic.issuer.level,
+        )
 
     # 1 ---------------------------------------------------------------- format
     def check_format(
@@ -516,6 +646,26 @@ class _QrRun(_Checks):
         self.check_identifier(claims.licence_id, claims.type_code, claims.issuer_code, None)
         self.check_expiry(claims, cert)
         self.check_validity(claims.valid_from, claims.valid_until)
+        self.check_status(claims.status)
+        # A QR code carries no issuer region or level: the region is the one the issuer's
+        # USCC was registered in (characters 3–8), and the level is unknown ("") — a rule
+        # that asks for a level then refuses, or cannot tell.
+        issuer_region = claims.issuer_code[2:8]
+        self.check_rules(
+            claims.type_code,
+            {
+                "id": claims.licence_id,
+                "type_code": claims.type_code,
+                "issuer": {"code": claims.issuer_code, "region_code": issuer_region, "level": ""},
+                "validity": {
+                    "start": claims.valid_from.isoformat(),
+                    "end": None if claims.valid_until is None else claims.valid_until.isoformat(),
+                },
+                "holder": {"code_type": _holder_code_type(claims.holder_code)},
+            },
+            issuer_region,
+            "",
+        )
 
     def check_format(self, text: str) -> CoseSign1:
         try:

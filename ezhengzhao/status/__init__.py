@@ -19,6 +19,7 @@ from ezhengzhao.status.codec import (
     status_claim,
     verify_status_list_token,
 )
+from ezhengzhao.status.source import FileStatusSource, StatusSource
 
 __all__ = [
     "CWT_STATUS_LIST",
@@ -29,9 +30,11 @@ __all__ = [
     "STATUS_LIST_CWT_TYPE",
     "SUSPENDED",
     "VALID",
+    "FileStatusSource",
     "StatusList",
     "StatusListBuilder",
     "StatusListToken",
+    "StatusSource",
     "read_status_list_token",
     "sign_status_list",
     "status_claim",

@@ -1,0 +1,157 @@
+"""Status sources — 状态列表来源: where a verifier gets verified status lists from.
+
+A :class:`StatusSource` hands the verifier the whole :class:`~ezhengzhao.status.codec.StatusList`
+published at a URI (DESIGN §5: lists are fetched whole, never per licence, so no query tells the
+publisher which licence is being checked). It raises :class:`StatusUnavailable` when it cannot
+give a list it can vouch for: unknown URI, malformed token, bad signature, unknown signer, a
+``sub`` that is not the URI, or a token past its ``exp``. The verifier turns that into an
+INDETERMINATE ``status_unavailable`` check.
+
+:class:`FileStatusSource` reads signed Status List Tokens (CWT) from memory or from files; HTTP
+is out of scope.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from ezhengzhao.errors import (
+    CertificateError,
+    ConfigurationError,
+    CryptoError,
+    InputError,
+    StatusUnavailable,
+)
+from ezhengzhao.sign.x509 import Certificate
+from ezhengzhao.status.codec import (
+    StatusList,
+    StatusListToken,
+    read_status_list_token,
+    verify_status_list_token,
+)
+
+__all__ = ["FileStatusSource", "StatusSource", "StatusUnavailable"]
+
+
+@runtime_checkable
+class StatusSource(Protocol):
+    """Gives the verified, current status list published at ``uri``."""
+
+    def status_list(self, uri: str, now: datetime) -> StatusList:
+        """The whole list at ``uri`` as of ``now``; StatusUnavailable if there is none to trust."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    token: StatusListToken
+    fetched_at: datetime
+
+
+class FileStatusSource:
+    """Signed status-list tokens read from memory or from files, verified and cached by ttl.
+
+    ``tokens`` maps a URI either to the token's bytes or to the path of a file holding them
+    (read when first needed and again when the cached copy's ``iat + ttl`` has passed; a
+    token without ttl is re-read on every call). ``certificates`` are the status-list signers
+    trusted as given; a token is accepted when the certificate with its kid verifies its
+    signature and was valid when the token was issued, its ``sub`` is the URI, and ``now`` is
+    before its ``exp``. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        tokens: Mapping[str, bytes | str | os.PathLike[str]],
+        *,
+        certificates: Iterable[Certificate],
+    ) -> None:
+        if not isinstance(tokens, Mapping):
+            raise ConfigurationError("tokens must map status list URIs to tokens or files")
+        certs = tuple(certificates)
+        if not certs or not all(isinstance(c, Certificate) for c in certs):
+            raise ConfigurationError("a status source needs one or more signer Certificates")
+        readers: dict[str, Callable[[], bytes]] = {}
+        for uri, value in tokens.items():
+            if not isinstance(uri, str) or not uri:
+                raise ConfigurationError(f"{uri!r} is not a status list URI")
+            readers[uri] = _reader(value)
+        self._readers = readers
+        self._by_kid: dict[bytes, tuple[Certificate, ...]] = {}
+        for cert in certs:
+            self._by_kid[cert.kid] = (*self._by_kid.get(cert.kid, ()), cert)
+        self._cache: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+
+    def status_list(self, uri: str, now: datetime) -> StatusList:
+        if now.utcoffset() is None:
+            raise ConfigurationError("now must be a timezone-aware datetime")
+        with self._lock:
+            cached = self._cache.get(uri)
+        if cached is not None and _fresh(cached.token, now):
+            return cached.token.status_list
+        token = self._fetch(uri, now)
+        with self._lock:
+            self._cache[uri] = _Cached(token, now)
+        return token.status_list
+
+    def _fetch(self, uri: str, now: datetime) -> StatusListToken:
+        reader = self._readers.get(uri)
+        if reader is None:
+            raise StatusUnavailable(uri, "no token for this URI")
+        try:
+            data = reader()
+        except OSError as exc:
+            raise StatusUnavailable(uri, f"cannot read the token: {exc}") from exc
+        try:
+            token = read_status_list_token(data)
+        except InputError as exc:
+            raise StatusUnavailable(uri, f"malformed token: {exc}") from exc
+        self._verify(token, uri)
+        if token.uri != uri:
+            raise StatusUnavailable(uri, f"the token is for {token.uri}")
+        if token.expires_at is not None and now >= token.expires_at:
+            raise StatusUnavailable(uri, f"the token expired {token.expires_at:%Y-%m-%dT%H:%M:%SZ}")
+        if token.issued_at > now:
+            raise StatusUnavailable(uri, f"the token is issued in the future ({token.issued_at})")
+        return token
+
+    def _verify(self, token: StatusListToken, uri: str) -> None:
+        kid = token.message.kid
+        candidates = self._by_kid.get(kid, ()) if kid is not None else ()
+        if not candidates:
+            raise StatusUnavailable(uri, f"unknown signer kid {kid.hex() if kid else None}")
+        problem = "the signature does not verify"
+        for cert in candidates:
+            try:
+                verify_status_list_token(token, cert.public_key)
+            except (CryptoError, CertificateError) as exc:
+                problem = f"the signature does not verify: {exc}"
+                continue
+            if not cert.is_valid_at(token.issued_at):
+                problem = "the signer certificate was not valid when the list was issued"
+                continue
+            return
+        raise StatusUnavailable(uri, problem)
+
+
+def _fresh(token: StatusListToken, now: datetime) -> bool:
+    """Whether a cached token may still be used at ``now`` without fetching it again."""
+    if token.expires_at is not None and now >= token.expires_at:
+        return False
+    return token.ttl is not None and now < token.issued_at + token.ttl
+
+
+def _reader(value: bytes | str | os.PathLike[str]) -> Callable[[], bytes]:
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        return lambda: data
+    if isinstance(value, str | os.PathLike):
+        path = Path(value)
+        return path.read_bytes
+    raise ConfigurationError("a status list token must be bytes or a file path")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from bench import bench_core, bench_qr
+from bench import bench_core, bench_qr, bench_trust
 from bench.harness import print_table, save
 
 
 def main() -> int:
-    entries = bench_core.run() + bench_qr.run()
+    entries = bench_core.run() + bench_qr.run() + bench_trust.run()
     print_table(entries)
     save(entries)
     print("\nwritten to bench/results.json")

@@ -278,10 +278,30 @@ def cmd_verify(args: argparse.Namespace) -> int:
     sources = [x for x in (args.file, args.qr, args.image) if x is not None]
     if len(sources) != 1:
         raise UsageError("give exactly one of FILE, --qr TEXT|@FILE or --image PHOTO")
+    if args.rules is not None and args.region is None:
+        raise UsageError("--rules needs --region (the verifying region's 行政区划代码)")
     trust = TrustStore.from_directory(args.trust)
     at = _parse_time(args.at)
     clock: Callable[[], datetime] = (lambda: at) if at is not None else (lambda: datetime.now(UTC))
-    verifier = Verifier(trust_store=trust, clock=clock, region=args.region)
+    status_source = None
+    if args.status is not None:
+        from ezhengzhao.demo import status_source_from_directory
+
+        if not trust.signers:
+            raise UsageError(f"{args.trust}/signers has no certificates to check status lists")
+        status_source = status_source_from_directory(args.status, trust.signers)
+    rules = None
+    if args.rules is not None:
+        from ezhengzhao.demo import rule_loader_from_directory
+
+        rules = rule_loader_from_directory(args.rules, clock=clock)
+    verifier = Verifier(
+        trust_store=trust,
+        clock=clock,
+        region=args.region,
+        status_source=status_source,
+        rules=rules,
+    )
     if args.image is not None:
         results = verifier.verify_image(_read(args.image))
         what = args.image
@@ -563,6 +583,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", help="a photo or scan with one or more QR codes")
     p.add_argument("--trust", required=True, help="trust directory (roots/*.pem)")
     p.add_argument("--region", help="the verifying region's 行政区划代码")
+    p.add_argument(
+        "--status",
+        metavar="DIR",
+        help="status lists: DIR/index.json maps each URI to a signed token file in DIR "
+        "(signed by a certificate in the trust directory's signers/)",
+    )
+    p.add_argument(
+        "--rules",
+        metavar="DIR",
+        help="mutual-recognition rules: signed DIR/*.cose and DIR/authorities/<region>.pem "
+        "(needs --region)",
+    )
     p.add_argument("--at", help="validation time (ISO 8601; default now)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)

@@ -16,29 +16,53 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
 from ezhengzhao import codes
 from ezhengzhao.catalogue import Catalogue, LicenceType, SurfaceField
-from ezhengzhao.errors import ConfigurationError, LicenceFormatError
+from ezhengzhao.errors import ConfigurationError, EzhengzhaoError, LicenceFormatError
 from ezhengzhao.formats.licence_json import licence_canonical_bytes
 from ezhengzhao.formats.sealed import SealedLicence
 from ezhengzhao.issue import IssuingAuthority, build_licence
-from ezhengzhao.model import Holder, Issuer, LicenceDraft, Validity
+from ezhengzhao.model import Holder, Issuer, LicenceDraft, StatusReference, Validity
+from ezhengzhao.rules.rulesets import RuleSetLoader, builtin_rule_sets, sign_rule_set
 from ezhengzhao.sign.keys import PrivateKey, generate_private_key
 from ezhengzhao.sign.sealing import make_authority_seal
 from ezhengzhao.sign.ses import Seal, make_signature, sm3
 from ezhengzhao.sign.suites import ECDSA_P256_SHA256, ED25519, SM2_SM3
-from ezhengzhao.sign.x509 import Certificate, Name, build_certificate
+from ezhengzhao.sign.x509 import Certificate, Name, build_certificate, load_certificates
+from ezhengzhao.status.codec import INVALID, SUSPENDED, StatusList, sign_status_list
+from ezhengzhao.status.source import FileStatusSource
 from ezhengzhao.trust.store import TrustStore
 
-__all__ = ["DemoDomain", "Sample", "build_demo", "write_demo"]
+if TYPE_CHECKING:
+    from ezhengzhao.verify import Verifier
+
+__all__ = [
+    "DemoDomain",
+    "Sample",
+    "build_demo",
+    "rule_loader_from_directory",
+    "status_source_from_directory",
+    "write_demo",
+]
 
 MANIFEST: Final = "manifest.json"
+STATUS_INDEX: Final = "index.json"
+STATUS_LIST_SIZE: Final = 1024
+STATUS_TTL: Final = timedelta(days=365)
+# Entries of each region's status list that the status-and-rules samples point at.
+_REVOKED_IDX: Final = 1
+_SUSPENDED_IDX: Final = 2
+
+
+def status_uri(region: str) -> str:
+    """The URI of a demo region's status list (short: it travels in QR codes too)."""
+    return f"https://zz.example.gov.cn/{region}/status/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +200,12 @@ class DemoDomain:
     documents: Mapping[str, bytes]
     samples: tuple[Sample, ...]
     qr_samples: tuple[QrSample, ...] = ()
+    # Status lists (URI → signed token), signed rule sets and their authorities by region,
+    # and the samples whose verdict depends on them (a verifier in 340000 with both).
+    status_lists: Mapping[str, bytes] = field(default_factory=dict)
+    rule_sets: Mapping[str, bytes] = field(default_factory=dict)
+    rule_authorities: Mapping[str, Certificate] = field(default_factory=dict)
+    status_samples: tuple[Sample, ...] = ()
 
     def trust_store(self) -> TrustStore:
         """What a verifier of this domain trusts: both regions' roots and their signers."""
@@ -605,7 +635,138 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         "sealed with a seal whose validity had ended an hour before",
     )
 
-    return DemoDomain(now, regions, rogue_root, documents, tuple(samples), tuple(qr_samples))
+    # Status lists and rule sets: each region's list and rules are signed by an authority of
+    # the region itself (a provincial one where there is one).
+    status_lists: dict[str, bytes] = {}
+    rule_sets: dict[str, bytes] = {}
+    rule_authorities: dict[str, Certificate] = {}
+    builtin_rules = {r.region: r for r in builtin_rule_sets()}
+    for region_ in regions:
+        code = region_.spec.code
+        publisher = _publisher(region_).credentials()
+        status_lists[status_uri(code)] = sign_status_list(
+            StatusList.new(STATUS_LIST_SIZE)
+            .builder()
+            .set(_REVOKED_IDX, INVALID)
+            .set(_SUSPENDED_IDX, SUSPENDED)
+            .build(),
+            uri=status_uri(code),
+            signer=publisher.signer,
+            certificate=publisher.certificate,
+            issued_at=now,
+            ttl=STATUS_TTL,
+        )
+        rule_authorities[code] = publisher.certificate
+        if code in builtin_rules:
+            rule_sets[code] = sign_rule_set(
+                builtin_rules[code], signer=publisher.signer, certificate=publisher.certificate
+            )
+
+    # Samples whose verdict depends on the status lists and 安徽's rules.
+    status_samples: list[Sample] = []
+    next_idx = iter(range(_SUSPENDED_IDX + 1, STATUS_LIST_SIZE))
+
+    def add_status(
+        authority: Authority,
+        licence_type: LicenceType,
+        holder: Holder,
+        idx: int | None,
+        status: str,
+        reasons: tuple[str, ...],
+        demonstrates: str,
+        validity: Validity | None = None,
+    ) -> None:
+        region_code = authority.issuer.region_code[:2] + "0000"
+        region_spec = next(r.spec for r in regions if r.spec.code == region_code)
+        draft = replace(
+            _draft(
+                licence_type,
+                holder,
+                authority.issuer,
+                _ascii_number(number_for(licence_type, region_spec)),
+                today,
+                validity,
+            ),
+            status=StatusReference(status_uri(region_code), next(next_idx) if idx is None else idx),
+        )
+        doc = authority.credentials().issue(draft, catalogue=catalogue, now=now)
+        file = f"licences/{len(samples) + len(status_samples) + 1:02d}-{licence_type.name}.ezz.json"
+        documents[file] = doc.to_json(indent=None)
+        status_samples.append(
+            Sample(
+                file,
+                licence_type.name,
+                licence_type.code,
+                holder.name,
+                SM2_SM3,
+                status,
+                reasons,
+                demonstrates,
+            )
+        )
+
+    hefei_market = next(a for a in regions[1].authorities if "食品经营许可证" in a.spec.types)
+    hefei_shop = people.company(hefei_market.issuer.region_code, "合肥庐州食品有限公司")
+    add_status(
+        hefei_market,
+        food,
+        hefei_shop,
+        _REVOKED_IDX,
+        "FAILED",
+        ("licence_revoked",),
+        "a licence its authority revoked: status 1 in 安徽's status list",
+    )
+    business = by_name["营业执照"]
+    pudong_company = people.company(first_authority.issuer.region_code, "上海申城贸易有限公司")
+    add_status(
+        first_authority,
+        business,
+        pudong_company,
+        _SUSPENDED_IDX,
+        "FAILED",
+        ("licence_suspended",),
+        "a licence its authority suspended: status 2 in 上海's status list",
+    )
+    add_status(
+        first_authority,
+        food,
+        shop,
+        None,
+        "FAILED",
+        ("not_recognised_in_region",),
+        "a 食品经营许可证 valid for 6 years: 安徽's rule IR-340000-0001 allows at most 5",
+        Validity(today, today + timedelta(days=6 * 365)),
+    )
+    add_status(
+        first_authority,
+        food,
+        shop,
+        None,
+        "PASSED",
+        (),
+        "a 上海 食品经营许可证 recognised in 安徽: status valid, every rule passed",
+    )
+
+    return DemoDomain(
+        now,
+        regions,
+        rogue_root,
+        documents,
+        tuple(samples),
+        tuple(qr_samples),
+        status_lists=status_lists,
+        rule_sets=rule_sets,
+        rule_authorities=rule_authorities,
+        status_samples=tuple(status_samples),
+    )
+
+
+def _publisher(region: Region) -> Authority:
+    """The authority that signs a region's status list and rule set: a provincial one."""
+    for authority in region.authorities:
+        if authority.issuer.region_code == region.spec.code:
+            return authority
+    return region.authorities[0]
 
 
 def _pick(names: tuple[str, ...], n: int) -> str:
@@ -754,6 +915,17 @@ def _files(domain: DemoDomain) -> Iterator[tuple[str, bytes]]:
     yield "untrusted/rogue-root.pem", domain.rogue_root.to_pem()
     yield from domain.documents.items()
     yield from _qr_files(domain)
+    status_index: dict[str, str] = {}
+    for uri, token in domain.status_lists.items():
+        name = f"{uri.split('/')[-3]}-{uri.split('/')[-1]}.cwt"
+        status_index[uri] = name
+        yield f"status/{name}", token
+    if status_index:
+        yield f"status/{STATUS_INDEX}", _json(status_index)
+    for code, data in domain.rule_sets.items():
+        yield f"rules/{code}.cose", data
+    for code, cert in domain.rule_authorities.items():
+        yield f"rules/authorities/{code}.pem", cert.to_pem()
     yield (
         MANIFEST,
         _json(
@@ -788,6 +960,21 @@ def _files(domain: DemoDomain) -> Iterator[tuple[str, bytes]]:
                         "expected_reasons": list(q.expected_reasons),
                     }
                     for q in domain.qr_samples
+                ],
+                "status": "status",
+                "rules": "rules",
+                "status_samples": [
+                    {
+                        "file": s.file,
+                        "licence_type": s.licence_type,
+                        "type_code": s.type_code,
+                        "holder": s.holder,
+                        "suite": s.suite,
+                        "expected_status": s.expected_status,
+                        "expected_reasons": list(s.expected_reasons),
+                        "demonstrates": s.demonstrates,
+                    }
+                    for s in domain.status_samples
                 ],
             }
         ),
@@ -829,7 +1016,12 @@ def load_manifest(
 
 
 def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
-    """Verify every sample of a demo directory; print a table; 0 when all match the manifest."""
+    """Verify every sample of a demo directory; print a table; 0 when all match the manifest.
+
+    The samples, and their QR codes, are verified by a verifier in the manifest's region with
+    the trust directory alone; the status-and-rules samples by one that also has the demo's
+    status lists (``status/``) and mutual-recognition rules (``rules/``).
+    """
     from ezhengzhao.inspect import table
     from ezhengzhao.trust.store import TrustStore
     from ezhengzhao.verify import Verifier
@@ -839,15 +1031,52 @@ def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
     created, region = _manifest_meta(base)
     # The samples show what each demonstrates as of the domain's making ("starts in a month"
     # must stay in the future), so the clock is pinned to a minute after it.
-    verifier = Verifier(
-        trust_store=TrustStore.from_directory(base / "trust"),
-        region=region,
-        clock=lambda: created + timedelta(minutes=1),
+    at = created + timedelta(minutes=1)
+    trust = TrustStore.from_directory(base / "trust")
+    verifier = Verifier(trust_store=trust, region=region, clock=lambda: at)
+    qr_samples = load_manifest(base, kind="qr_samples")
+    headers = [
+        "证照 licence type",
+        "持证主体 holder",
+        "suite",
+        "结论 verdict",
+        "reasons",
+        "as expected",
+    ]
+    rows, mismatches = _verify_rows(
+        verifier, base, [*((False, m) for m in manifest), *((True, q) for q in qr_samples)]
     )
+    print(table(headers, rows), file=out)
+    total = len(rows)
+    status_samples = load_manifest(base, kind="status_samples")
+    if status_samples:
+        full = Verifier(
+            trust_store=trust,
+            region=region,
+            clock=lambda: at,
+            status_source=status_source_from_directory(base / "status", trust.signers),
+            rules=rule_loader_from_directory(base / "rules", clock=lambda: at),
+        )
+        more, missed = _verify_rows(full, base, [(False, s) for s in status_samples])
+        print(f"\n状态与互认规则 status lists and rules (verifying region {region}):", file=out)
+        print(table(headers, more), file=out)
+        total += len(more)
+        mismatches += missed
+    print(
+        f"\n{total} samples, {total - mismatches} as the manifest expects"
+        + (f", {mismatches} NOT" if mismatches else ""),
+        file=out,
+    )
+    return 0 if mismatches == 0 else 1
+
+
+def _verify_rows(
+    verifier: Verifier, base: Path, samples: list[tuple[bool, dict[str, object]]]
+) -> tuple[list[list[str]], int]:
+    """A table row per sample (licence or QR text) and how many differ from the manifest."""
     rows = []
     mismatches = 0
-    qr_samples = load_manifest(base, kind="qr_samples")
-    for is_qr, sample in [*((False, m) for m in manifest), *((True, q) for q in qr_samples)]:
+    for is_qr, sample in samples:
         result = verifier.verify((base / str(sample["file"])).read_bytes())
         reasons = sample.get("expected_reasons")
         expected = (
@@ -867,26 +1096,59 @@ def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
                 "✓" if match else "✗ expected " + f"{expected[0]} {', '.join(expected[1]) or '-'}",
             ]
         )
-    print(
-        table(
-            [
-                "证照 licence type",
-                "持证主体 holder",
-                "suite",
-                "结论 verdict",
-                "reasons",
-                "as expected",
-            ],
-            rows,
-        ),
-        file=out,
+    return rows, mismatches
+
+
+def status_source_from_directory(
+    directory: str | os.PathLike[str], certificates: Iterable[Certificate]
+) -> FileStatusSource:
+    """The status lists of a directory: ``index.json`` maps each URI to a token file in it.
+
+    ``certificates`` are the status-list signers trusted (e.g. a trust store's signers).
+    ConfigurationError if the index is missing or malformed.
+    """
+    from ezhengzhao.formats.jsonio import loads
+
+    folder = Path(directory)
+    index_file = folder / STATUS_INDEX
+    try:
+        data = index_file.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {index_file}: {exc.strerror}") from None
+    index = loads(data, what=str(index_file))
+    if not isinstance(index, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in index.items()
+    ):
+        raise ConfigurationError(f"{index_file} must map status list URIs to token files")
+    tokens = {uri: folder / str(name) for uri, name in index.items()}
+    return FileStatusSource(tokens, certificates=certificates)
+
+
+def rule_loader_from_directory(
+    directory: str | os.PathLike[str], *, clock: Callable[[], datetime] | None = None
+) -> RuleSetLoader:
+    """Signed rule sets ``*.cose`` of a directory, checked against ``authorities/<region>.pem``.
+
+    Each ``authorities/<region>.pem`` holds the certificates allowed to sign that region's
+    rule sets. ConfigurationError if there are none; RuleSetError if a rule set is refused.
+    """
+    folder = Path(directory)
+    authorities: dict[str, list[Certificate]] = {}
+    for pem in sorted((folder / "authorities").glob("*.pem")):
+        try:
+            authorities[pem.stem] = load_certificates(pem.read_bytes())
+        except (OSError, EzhengzhaoError) as exc:
+            raise ConfigurationError(f"{pem}: {exc}") from None
+    if not authorities:
+        raise ConfigurationError(f"{folder}/authorities has no <region>.pem rule-set authorities")
+    loader = (
+        RuleSetLoader(authorities=authorities)
+        if clock is None
+        else RuleSetLoader(authorities=authorities, clock=clock)
     )
-    print(
-        f"\n{len(rows)} samples, {len(rows) - mismatches} as the manifest expects"
-        + (f", {mismatches} NOT" if mismatches else ""),
-        file=out,
-    )
-    return 0 if mismatches == 0 else 1
+    for file in sorted(folder.glob("*.cose")):
+        loader.load(file.read_bytes())
+    return loader
 
 
 def _manifest_meta(base: Path) -> tuple[datetime, str | None]:

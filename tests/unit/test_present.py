@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ezhengzhao import codes
 from ezhengzhao.errors import ConfigurationError, InputError
-from ezhengzhao.formats import cbor, cose, qrtext
+from ezhengzhao.formats import base45, cbor, cose, qrtext
 from ezhengzhao.formats.base45 import b45encode
 from ezhengzhao.present import (
     CLAIM_HANDLE,
@@ -437,13 +437,17 @@ def test_every_single_character_change_fails(sm2: Platform) -> None:
     # Each variant on its own, as if it were the first use: none may carry another signed
     # message. The last deflate byte has padding bits that inflate ignores, so a change
     # there can give the same COSE bytes — the same token, same jti, still single-use.
-    same_message = 0
+    # The last deflate byte comes just before zlib's 4-byte Adler-32 trailer; base45 packs
+    # two bytes into three characters, so this is the one group a harmless change may touch.
+    compressed_length = len(base45.b45decode(token[len(PREFIX) :]))
+    group = len(PREFIX) + 3 * ((compressed_length - 5) // 2)
     for variant in variants:
         result = sm2.verifier().verify(variant)
         if result.ok:
             assert qrtext.unwrap(variant, prefix=PREFIX) == cose_bytes, variant
-            same_message += 1
-    assert same_message < 8
+            assert len(variant) == len(token), variant
+            changed = [i for i, (a, b) in enumerate(zip(variant, token, strict=True)) if a != b]
+            assert all(group <= i < group + 3 for i in changed), variant
     # Once the real token is used, every variant is refused, and none raises.
     verifier = sm2.verifier()
     assert verifier.verify(token).ok

@@ -285,16 +285,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     clock: Callable[[], datetime] = (lambda: at) if at is not None else (lambda: datetime.now(UTC))
     status_source = None
     if args.status is not None:
-        from ezhengzhao.demo import status_source_from_directory
+        from ezhengzhao.status.source import FileStatusSource
 
         if not trust.signers:
             raise UsageError(f"{args.trust}/signers has no certificates to check status lists")
-        status_source = status_source_from_directory(args.status, trust.signers)
+        status_source = FileStatusSource.from_directory(args.status, trust.signers)
     rules = None
     if args.rules is not None:
-        from ezhengzhao.demo import rule_loader_from_directory
+        from ezhengzhao.rules.rulesets import RuleSetLoader
 
-        rules = rule_loader_from_directory(args.rules, clock=clock)
+        rules = RuleSetLoader.from_directory(args.rules, clock=clock)
     verifier = Verifier(
         trust_store=trust,
         clock=clock,

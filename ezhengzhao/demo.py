@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Final, TextIO
 
 from ezhengzhao import codes
 from ezhengzhao.catalogue import Catalogue, LicenceType, SurfaceField
-from ezhengzhao.errors import ConfigurationError, EzhengzhaoError, LicenceFormatError
+from ezhengzhao.errors import ConfigurationError, LicenceFormatError
 from ezhengzhao.formats.licence_json import licence_canonical_bytes
 from ezhengzhao.formats.sealed import SealedLicence
 from ezhengzhao.issue import IssuingAuthority, build_licence
@@ -34,7 +34,7 @@ from ezhengzhao.sign.keys import PrivateKey, generate_private_key
 from ezhengzhao.sign.sealing import make_authority_seal
 from ezhengzhao.sign.ses import Seal, make_signature, sm3
 from ezhengzhao.sign.suites import ECDSA_P256_SHA256, ED25519, SM2_SM3
-from ezhengzhao.sign.x509 import Certificate, Name, build_certificate, load_certificates
+from ezhengzhao.sign.x509 import Certificate, Name, build_certificate
 from ezhengzhao.status.codec import INVALID, SUSPENDED, StatusList, sign_status_list
 from ezhengzhao.status.source import FileStatusSource
 from ezhengzhao.trust.store import TrustStore
@@ -46,8 +46,6 @@ __all__ = [
     "DemoDomain",
     "Sample",
     "build_demo",
-    "rule_loader_from_directory",
-    "status_source_from_directory",
     "write_demo",
 ]
 
@@ -1054,8 +1052,8 @@ def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
             trust_store=trust,
             region=region,
             clock=lambda: at,
-            status_source=status_source_from_directory(base / "status", trust.signers),
-            rules=rule_loader_from_directory(base / "rules", clock=lambda: at),
+            status_source=FileStatusSource.from_directory(base / "status", trust.signers),
+            rules=RuleSetLoader.from_directory(base / "rules", clock=lambda: at),
         )
         more, missed = _verify_rows(full, base, [(False, s) for s in status_samples])
         print(f"\n状态与互认规则 status lists and rules (verifying region {region}):", file=out)
@@ -1097,58 +1095,6 @@ def _verify_rows(
             ]
         )
     return rows, mismatches
-
-
-def status_source_from_directory(
-    directory: str | os.PathLike[str], certificates: Iterable[Certificate]
-) -> FileStatusSource:
-    """The status lists of a directory: ``index.json`` maps each URI to a token file in it.
-
-    ``certificates`` are the status-list signers trusted (e.g. a trust store's signers).
-    ConfigurationError if the index is missing or malformed.
-    """
-    from ezhengzhao.formats.jsonio import loads
-
-    folder = Path(directory)
-    index_file = folder / STATUS_INDEX
-    try:
-        data = index_file.read_bytes()
-    except OSError as exc:
-        raise ConfigurationError(f"cannot read {index_file}: {exc.strerror}") from None
-    index = loads(data, what=str(index_file))
-    if not isinstance(index, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in index.items()
-    ):
-        raise ConfigurationError(f"{index_file} must map status list URIs to token files")
-    tokens = {uri: folder / str(name) for uri, name in index.items()}
-    return FileStatusSource(tokens, certificates=certificates)
-
-
-def rule_loader_from_directory(
-    directory: str | os.PathLike[str], *, clock: Callable[[], datetime] | None = None
-) -> RuleSetLoader:
-    """Signed rule sets ``*.cose`` of a directory, checked against ``authorities/<region>.pem``.
-
-    Each ``authorities/<region>.pem`` holds the certificates allowed to sign that region's
-    rule sets. ConfigurationError if there are none; RuleSetError if a rule set is refused.
-    """
-    folder = Path(directory)
-    authorities: dict[str, list[Certificate]] = {}
-    for pem in sorted((folder / "authorities").glob("*.pem")):
-        try:
-            authorities[pem.stem] = load_certificates(pem.read_bytes())
-        except (OSError, EzhengzhaoError) as exc:
-            raise ConfigurationError(f"{pem}: {exc}") from None
-    if not authorities:
-        raise ConfigurationError(f"{folder}/authorities has no <region>.pem rule-set authorities")
-    loader = (
-        RuleSetLoader(authorities=authorities)
-        if clock is None
-        else RuleSetLoader(authorities=authorities, clock=clock)
-    )
-    for file in sorted(folder.glob("*.cose")):
-        loader.load(file.read_bytes())
-    return loader
 
 
 def _manifest_meta(base: Path) -> tuple[datetime, str | None]:

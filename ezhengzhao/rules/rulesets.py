@@ -56,6 +56,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -63,6 +64,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -73,6 +75,7 @@ from ezhengzhao.errors import (
     ConfigurationError,
     CryptoError,
     DecodeError,
+    EzhengzhaoError,
     PayloadError,
     RuleSetError,
 )
@@ -668,6 +671,35 @@ class RuleSetLoader:
         self._clock = clock
         self._lock = threading.Lock()
         self._held: Mapping[str, tuple[RuleSet, bytes]] = MappingProxyType({})
+
+    @classmethod
+    def from_directory(
+        cls, directory: str | os.PathLike[str], *, clock: Clock | None = None
+    ) -> RuleSetLoader:
+        """Signed rule sets ``*.cose`` of a directory, checked against
+        ``authorities/<region>.pem`` (the certificates allowed to sign that region's rules).
+
+        ConfigurationError if there are none; RuleSetError if a rule set is refused.
+        """
+        from ezhengzhao.sign.x509 import load_certificates
+
+        folder = Path(directory)
+        authorities: dict[str, list[Certificate]] = {}
+        for pem in sorted((folder / "authorities").glob("*.pem")):
+            try:
+                authorities[pem.stem] = load_certificates(pem.read_bytes())
+            except (OSError, EzhengzhaoError) as exc:
+                raise ConfigurationError(f"{pem}: {exc}") from None
+        if not authorities:
+            raise ConfigurationError(f"{folder}/authorities has no <region>.pem authorities")
+        loader = (
+            cls(authorities=authorities)
+            if clock is None
+            else cls(authorities=authorities, clock=clock)
+        )
+        for file in sorted(folder.glob("*.cose")):
+            loader.load(file.read_bytes())
+        return loader
 
     def load(self, data: bytes) -> RuleSet:
         """Verify ``data`` and hold it for its region; return it. RuleSetError if refused.

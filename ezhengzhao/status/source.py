@@ -88,6 +88,32 @@ class FileStatusSource:
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_directory(
+        cls, directory: str | os.PathLike[str], certificates: Iterable[Certificate]
+    ) -> FileStatusSource:
+        """The status lists of a directory: ``index.json`` maps each URI to a token file in it.
+
+        ``certificates`` are the status-list signers trusted (e.g. a trust store's signers).
+        ConfigurationError if the index is missing or malformed.
+        """
+        from ezhengzhao.formats.jsonio import loads
+
+        folder = Path(directory)
+        index_file = folder / "index.json"
+        try:
+            data = index_file.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {index_file}: {exc.strerror}") from None
+        index = loads(data, what=str(index_file))
+        if not isinstance(index, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in index.items()
+        ):
+            raise ConfigurationError(f"{index_file} must map status list URIs to token files")
+        return cls(
+            {uri: folder / str(name) for uri, name in index.items()}, certificates=certificates
+        )
+
     def status_list(self, uri: str, now: datetime) -> StatusList:
         if now.utcoffset() is None:
             raise ConfigurationError("now must be a timezone-aware datetime")

@@ -12,13 +12,13 @@ import pytest
 from ezhengzhao.cli import main
 from ezhengzhao.demo import (
     DemoDomain,
-    rule_loader_from_directory,
-    status_source_from_directory,
     verify_demo,
     write_demo,
 )
 from ezhengzhao.formats.sealed import SealedLicence
 from ezhengzhao.result import CheckStatus, Status
+from ezhengzhao.rules.rulesets import RuleSetLoader
+from ezhengzhao.status.source import FileStatusSource
 from ezhengzhao.trust.store import TrustStore
 from ezhengzhao.verify import Verifier
 
@@ -90,8 +90,8 @@ def test_status_samples_give_the_expected_reasons(demo: tuple[Path, DemoDomain])
         trust_store=trust,
         region="340000",
         clock=lambda: at,
-        status_source=status_source_from_directory(path / "status", trust.signers),
-        rules=rule_loader_from_directory(path / "rules", clock=lambda: at),
+        status_source=FileStatusSource.from_directory(path / "status", trust.signers),
+        rules=RuleSetLoader.from_directory(path / "rules", clock=lambda: at),
     )
     for sample in domain.status_samples:
         data = (path / sample.file).read_bytes()

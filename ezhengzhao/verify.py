@@ -113,7 +113,9 @@ class Verifier:
     """Verifies sealed licences against a trust store — 核验器.
 
     ``clock`` returns the validation time (aware); ``region`` is the verifying 行政区划代码,
-    recorded in results. A Verifier is thread-safe and meant to be built once and reused.
+    recorded in results. A Verifier is thread-safe and meant to be built once and reused: its
+    caches only ever add or forget entries (single operations under the GIL, or under a lock),
+    and a forgotten entry is simply checked again.
 
     ``status_source`` gives the status lists that revocation is checked against; a verifier
     without one does **not** check revocation (its results have no ``status`` check).
@@ -252,7 +254,8 @@ class Verifier:
 
     def _seal_signature_ok(self, seal: Seal) -> None:
         """Check the maker's signature over the seal once per distinct seal."""
-        # Seals are frozen values compared field by field; the cached one hashes cheaply.
+        # Seals are frozen values, so a set of them remembers which ones verified; hashing one
+        # walks its fields (a few µs), far less than the maker's signature check it spares.
         if seal in self._verified_seals:
             return
         maker = self._certificate(seal.maker_cert)
@@ -267,7 +270,7 @@ class Verifier:
         window = self._windows.get(cert.der)
         if window is not None and window[0] <= at <= window[1]:
             return
-        if len(self._chain_cache) > 100_000:
+        if len(self._chain_cache) > 16 * self._cache_size:
             self._chain_cache.clear()
         path = check_chain(
             cert,

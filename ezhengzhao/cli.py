@@ -272,7 +272,7 @@ _INPUT_REASONS = frozenset(
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from ezhengzhao.result import Status
-    from ezhengzhao.trust.store import TrustStore
+    from ezhengzhao.trust.directory import load_trust_directory
     from ezhengzhao.verify import Verifier
 
     sources = [x for x in (args.file, args.qr, args.image) if x is not None]
@@ -280,23 +280,26 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise UsageError("give exactly one of FILE, --qr TEXT|@FILE or --image PHOTO")
     if args.rules is not None and args.region is None:
         raise UsageError("--rules needs --region (the verifying region's 行政区划代码)")
-    trust = TrustStore.from_directory(args.trust)
     at = _parse_time(args.at)
     clock: Callable[[], datetime] = (lambda: at) if at is not None else (lambda: datetime.now(UTC))
+    # Lists are checked as of now (their anchors must be valid today); the licence at --at.
+    store, lists = load_trust_directory(args.trust)
     status_source = None
     if args.status is not None:
         from ezhengzhao.status.source import FileStatusSource
 
-        if not trust.signers:
-            raise UsageError(f"{args.trust}/signers has no certificates to check status lists")
-        status_source = FileStatusSource.from_directory(args.status, trust.signers)
+        trusted = lists.trust_store_for(store) if lists is not None else store
+        if trusted is None or not trusted.signers:
+            raise UsageError(f"{args.trust} names no signer certificates to check status lists")
+        status_source = FileStatusSource.from_directory(args.status, trusted.signers)
     rules = None
     if args.rules is not None:
         from ezhengzhao.rules.rulesets import RuleSetLoader
 
         rules = RuleSetLoader.from_directory(args.rules, clock=clock)
     verifier = Verifier(
-        trust_store=trust,
+        trust_store=store,
+        trust_lists=lists,
         clock=clock,
         region=args.region,
         status_source=status_source,
@@ -581,7 +584,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", help="sealed licence (.ezz.json), or - for stdin")
     p.add_argument("--qr", help="an EZZ1: QR text, or @FILE holding one")
     p.add_argument("--image", help="a photo or scan with one or more QR codes")
-    p.add_argument("--trust", required=True, help="trust directory (roots/*.pem)")
+    p.add_argument(
+        "--trust",
+        required=True,
+        help="trust directory: anchors/*.pem with signed lists/*.cose, and/or roots/*.pem",
+    )
     p.add_argument("--region", help="the verifying region's 行政区划代码")
     p.add_argument(
         "--status",
@@ -663,6 +670,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = demo_sub.add_parser("run", help="init DIR when missing, then verify every sample")
     p.add_argument("dir")
     p.set_defaults(func=cmd_demo_run)
+    from ezhengzhao.cli_lists import add_list_commands
+
+    add_list_commands(sub)
     return parser
 
 

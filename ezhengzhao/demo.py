@@ -24,19 +24,25 @@ from typing import TYPE_CHECKING, Final, TextIO
 
 from ezhengzhao import codes
 from ezhengzhao.catalogue import Catalogue, LicenceType, SurfaceField
+from ezhengzhao.clock import Clock
 from ezhengzhao.errors import ConfigurationError, LicenceFormatError
 from ezhengzhao.formats.licence_json import licence_canonical_bytes
 from ezhengzhao.formats.sealed import SealedLicence
 from ezhengzhao.issue import IssuingAuthority, build_licence
 from ezhengzhao.model import Holder, Issuer, LicenceDraft, StatusReference, Validity
-from ezhengzhao.rules.rulesets import RuleSetLoader, builtin_rule_sets, sign_rule_set
+from ezhengzhao.rules.rulesets import builtin_rule_sets, sign_rule_set
 from ezhengzhao.sign.keys import PrivateKey, generate_private_key
 from ezhengzhao.sign.sealing import make_authority_seal
 from ezhengzhao.sign.ses import Seal, make_signature, sm3
 from ezhengzhao.sign.suites import ECDSA_P256_SHA256, ED25519, SM2_SM3
 from ezhengzhao.sign.x509 import Certificate, Name, build_certificate
 from ezhengzhao.status.codec import INVALID, SUSPENDED, StatusList, sign_status_list
-from ezhengzhao.status.source import FileStatusSource
+from ezhengzhao.trust.lists import (
+    TrustListEntry,
+    TrustListLoader,
+    build_trust_list,
+    sign_trust_list,
+)
 from ezhengzhao.trust.store import TrustStore
 
 if TYPE_CHECKING:
@@ -53,6 +59,8 @@ MANIFEST: Final = "manifest.json"
 STATUS_INDEX: Final = "index.json"
 STATUS_LIST_SIZE: Final = 1024
 STATUS_TTL: Final = timedelta(days=365)
+# Real trust lists are re-issued daily; the demo's must keep a demo directory usable for a year.
+TRUST_LIST_PERIOD: Final = timedelta(days=365)
 # Entries of each region's status list that the status-and-rules samples point at.
 _REVOKED_IDX: Final = 1
 _SUSPENDED_IDX: Final = 2
@@ -204,6 +212,8 @@ class DemoDomain:
     rule_sets: Mapping[str, bytes] = field(default_factory=dict)
     rule_authorities: Mapping[str, Certificate] = field(default_factory=dict)
     status_samples: tuple[Sample, ...] = ()
+    # Each region's trust list (signed by the region's root), by region code.
+    trust_lists: Mapping[str, bytes] = field(default_factory=dict)
 
     def trust_store(self) -> TrustStore:
         """What a verifier of this domain trusts: both regions' roots and their signers."""
@@ -218,6 +228,15 @@ class DemoDomain:
             signers=signers,
             seal_makers=[r.maker for r in self.regions],
         )
+
+
+    def trust_list_loader(self, clock: Clock) -> TrustListLoader:
+        """The normal trust configuration of this domain: both regions' trust lists, verified
+        with their roots as anchors."""
+        loader = TrustListLoader(anchors=[r.root for r in self.regions], clock=clock)
+        for data in self.trust_lists.values():
+            loader.load(data)
+        return loader
 
 
 def _uscc(prefix: str, region: str, org8: str) -> str:
@@ -586,7 +605,7 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         shop,
         SM2_SM3,
         "FAILED",
-        ("seal_maker_untrusted", "issuer_untrusted"),
+        ("seal_maker_untrusted", "issuer_untrusted", "signer_not_listed"),
         "a copy of a real authority's name and code, sealed under a root nobody trusts",
     )
 
@@ -633,6 +652,29 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         "sealed with a seal whose validity had ended an hour before",
     )
 
+    transport = by_name["道路运输经营许可证"]
+    carrier = people.company(first_authority.issuer.region_code, "上海浦江物流有限公司")
+    add(
+        first_authority.credentials().issue(
+            _draft(
+                transport,
+                carrier,
+                first_authority.issuer,
+                _ascii_number(number_for(transport, REGIONS[0])),
+                today,
+            ),
+            catalogue=catalogue,
+            now=now,
+        ),
+        transport,
+        carrier,
+        SM2_SM3,
+        "FAILED",
+        ("licence_type_not_listed",),
+        f"a 道路运输经营许可证 sealed by {first_authority.issuer.name}: 上海's trust list "
+        "does not allow a market regulator to issue it",
+    )
+
     # Status lists and rule sets: each region's list and rules are signed by an authority of
     # the region itself (a provincial one where there is one).
     status_lists: dict[str, bytes] = {}
@@ -660,6 +702,9 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
                 builtin_rules[code], signer=publisher.signer, certificate=publisher.certificate
             )
 
+    type_codes = {t.name: t.code for t in catalogue}
+    trust_lists = {r.spec.code: _trust_list(r, now, type_codes) for r in regions}
+
     # Samples whose verdict depends on the status lists and 安徽's rules.
     status_samples: list[Sample] = []
     next_idx = iter(range(_SUSPENDED_IDX + 1, STATUS_LIST_SIZE))
@@ -673,6 +718,8 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         reasons: tuple[str, ...],
         demonstrates: str,
         validity: Validity | None = None,
+        *,
+        with_qr: bool = False,
     ) -> None:
         region_code = authority.issuer.region_code[:2] + "0000"
         region_spec = next(r.spec for r in regions if r.spec.code == region_code)
@@ -690,18 +737,26 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         doc = authority.credentials().issue(draft, catalogue=catalogue, now=now)
         file = f"licences/{len(samples) + len(status_samples) + 1:02d}-{licence_type.name}.ezz.json"
         documents[file] = doc.to_json(indent=None)
-        status_samples.append(
-            Sample(
-                file,
-                licence_type.name,
-                licence_type.code,
-                holder.name,
-                SM2_SM3,
-                status,
-                reasons,
-                demonstrates,
+        files = [(file, demonstrates)]
+        if with_qr:
+            qr_file = file.removesuffix(".ezz.json") + ".qr.txt"
+            text = authority.credentials().qr_text(doc.licence, catalogue=catalogue, now=now)
+            documents[qr_file] = text.encode("ascii") + b"\n"
+            level = authority.issuer.level
+            files.append((qr_file, f"its QR code: the issuer is {level}, as the trust list says"))
+        for name, what in files:
+            status_samples.append(
+                Sample(
+                    name,
+                    licence_type.name,
+                    licence_type.code,
+                    holder.name,
+                    SM2_SM3,
+                    status,
+                    reasons,
+                    what,
+                )
             )
-        )
 
     hefei_market = next(a for a in regions[1].authorities if "食品经营许可证" in a.spec.types)
     hefei_shop = people.company(hefei_market.issuer.region_code, "合肥庐州食品有限公司")
@@ -743,6 +798,7 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         "PASSED",
         (),
         "a 上海 食品经营许可证 recognised in 安徽: status valid, every rule passed",
+        with_qr=True,
     )
 
     return DemoDomain(
@@ -756,7 +812,39 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         rule_sets=rule_sets,
         rule_authorities=rule_authorities,
         status_samples=tuple(status_samples),
+        trust_lists=trust_lists,
     )
+
+
+def _trust_list(region: Region, now: datetime, type_codes: Mapping[str, str]) -> bytes:
+    """The region's trust list, signed by its root: each authority with its signer
+    certificates and exactly the licence types it issues."""
+    entries = []
+    for authority in region.authorities:
+        certificates = tuple(authority.certificates.values())
+        entries.append(
+            TrustListEntry(
+                uscc=authority.issuer.code,
+                name=authority.issuer.name,
+                region=authority.issuer.region_code,
+                level=authority.issuer.level,
+                certificates=certificates,
+                licence_types=tuple(type_codes[name] for name in authority.spec.types),
+                valid_from=min(c.not_before for c in certificates),
+                valid_until=max(c.not_after for c in certificates),
+            )
+        )
+    trust_list = build_trust_list(
+        issuer=region.root.subject.common_name or "",
+        region=region.spec.code,
+        sequence=1,
+        issued_at=now,
+        next_update=now + TRUST_LIST_PERIOD,
+        entries=entries,
+        roots=[region.root],
+        seal_makers=[region.maker],
+    )
+    return sign_trust_list(trust_list, signer=region.root_key, certificate=region.root)
 
 
 def _publisher(region: Region) -> Authority:
@@ -881,6 +969,7 @@ def _files(domain: DemoDomain) -> Iterator[tuple[str, bytes]]:
         code = region.spec.code
         yield f"trust/roots/{code}-root.pem", region.root.to_pem()
         yield f"trust/seal-makers/{code}-seal-maker.pem", region.maker.to_pem()
+        yield f"trust/anchors/{code}-root.pem", region.root.to_pem()
         yield f"pki/{code}/root.pem", region.root.to_pem()
         yield f"pki/{code}/root.key.pem", region.root_key.to_pem()
         yield f"pki/{code}/seal-maker.pem", region.maker.to_pem()
@@ -910,6 +999,8 @@ def _files(domain: DemoDomain) -> Iterator[tuple[str, bytes]]:
             for suite, cert in authority.certificates.items():
                 name = f"{authority.issuer.code}-{_suite_tag(suite)}.pem"
                 yield f"trust/signers/{name}", cert.to_pem()
+    for code, data in domain.trust_lists.items():
+        yield f"trust/lists/{code}.cose", data
     yield "untrusted/rogue-root.pem", domain.rogue_root.to_pem()
     yield from domain.documents.items()
     yield from _qr_files(domain)
@@ -1017,11 +1108,11 @@ def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
     """Verify every sample of a demo directory; print a table; 0 when all match the manifest.
 
     The samples, and their QR codes, are verified by a verifier in the manifest's region with
-    the trust directory alone; the status-and-rules samples by one that also has the demo's
-    status lists (``status/``) and mutual-recognition rules (``rules/``).
+    the trust directory alone (its trust lists); the status-and-rules samples by one that also
+    has the demo's status lists (``status/``) and mutual-recognition rules (``rules/``).
     """
     from ezhengzhao.inspect import table
-    from ezhengzhao.trust.store import TrustStore
+    from ezhengzhao.trust.directory import load_trust_directory
     from ezhengzhao.verify import Verifier
 
     base = Path(directory)
@@ -1030,8 +1121,8 @@ def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
     # The samples show what each demonstrates as of the domain's making ("starts in a month"
     # must stay in the future), so the clock is pinned to a minute after it.
     at = created + timedelta(minutes=1)
-    trust = TrustStore.from_directory(base / "trust")
-    verifier = Verifier(trust_store=trust, region=region, clock=lambda: at)
+    store, lists = load_trust_directory(base / "trust", clock=lambda: at)
+    verifier = Verifier(trust_store=store, trust_lists=lists, region=region, clock=lambda: at)
     qr_samples = load_manifest(base, kind="qr_samples")
     headers = [
         "证照 licence type",
@@ -1048,14 +1139,10 @@ def verify_demo(directory: str | os.PathLike[str], *, out: TextIO) -> int:
     total = len(rows)
     status_samples = load_manifest(base, kind="status_samples")
     if status_samples:
-        full = Verifier(
-            trust_store=trust,
-            region=region,
-            clock=lambda: at,
-            status_source=FileStatusSource.from_directory(base / "status", trust.signers),
-            rules=RuleSetLoader.from_directory(base / "rules", clock=lambda: at),
+        full = Verifier.from_directory(base, region=region, clock=lambda: at)
+        more, missed = _verify_rows(
+            full, base, [(str(s["file"]).endswith(".qr.txt"), s) for s in status_samples]
         )
-        more, missed = _verify_rows(full, base, [(False, s) for s in status_samples])
         print(f"\n状态与互认规则 status lists and rules (verifying region {region}):", file=out)
         print(table(headers, more), file=out)
         total += len(more)

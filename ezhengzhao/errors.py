@@ -30,6 +30,7 @@ The tree::
     ├── TrustListError                    a signed trust list is refused; ``.reason``
     ├── RuleSetError                      a rule set is malformed or refused; ``.reason``
     ├── StatusUnavailable                 no trustworthy, current status list for a URI
+    ├── FetchError                        a list cannot be fetched from a URL; ``.reason``
     ├── ReplayCacheError                  a replay cache cannot say whether a token was used
     │   └── ReplayCacheFullError
     └── ConfigurationError                e.g. a Verifier without a trust store
@@ -47,6 +48,7 @@ __all__ = [
     "CryptoError",
     "DecodeError",
     "EzhengzhaoError",
+    "FetchError",
     "FontNotFoundError",
     "ImageError",
     "InputError",
@@ -223,6 +225,25 @@ class StatusUnavailable(EzhengzhaoError):
         self.uri = uri
         self.problem = problem
         super().__init__(f"status list {uri}: {problem}")
+
+
+class FetchError(EzhengzhaoError):
+    """A trust list, status list or rule set cannot be fetched from ``url``; ``reason`` says why.
+
+    ``url``          the URL is malformed or names no host
+    ``scheme``       not an http, https or file URL
+    ``redirect``     a redirect to another scheme, from https to http, or too many redirects
+    ``http_status``  the server answered something other than 200
+    ``too_large``    the body is (or announces itself) larger than the limit
+    ``timeout``      the server did not answer, or the transfer did not end, in time
+    ``connection``   the server or file cannot be reached or read, or the body was cut short
+    ``encoding``     the body came with a Content-Encoding other than identity
+    """
+
+    def __init__(self, reason: str, url: str, message: str) -> None:
+        self.reason = reason
+        self.url = url
+        super().__init__(f"{url}: {message}")
 
 
 class ReplayCacheError(EzhengzhaoError):

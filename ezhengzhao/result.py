@@ -88,6 +88,21 @@ REASONS: dict[str, Reason] = _reasons(
     # signer certificate and trust
     ("issuer_untrusted", "颁发机构不可信", "the issuing authority is not trusted"),
     (
+        "signer_not_listed",
+        "签章证书未列入信任列表",
+        "the trust lists do not list this certificate for the issuing authority",
+    ),
+    (
+        "licence_type_not_listed",
+        "颁发机构无权颁发此类证照",
+        "the trust lists do not allow this authority to issue this licence type",
+    ),
+    (
+        "trust_data_stale",
+        "信任列表已过期未更新，无法确认",
+        "the trust list is past its next update; trust cannot be confirmed",
+    ),
+    (
         "certificate_expired",
         "签章证书在签章时已过期",
         "the signer's certificate had expired at signing time",

@@ -13,7 +13,12 @@ check in the result:
 7. ``signer.chain``         the signer's chain, its validity at the signing time, key usage
 8. ``data_hash``            dataHash = SM3(canonical licence bytes)
 9. ``sealing``              the licence's 签章时间 and 签章名称 are the signature's
-10. ``trust.issuer``        the licence's issuer is the certificate's holder and is trusted
+10. ``trust.list``          (verifiers built on trust lists) the lists that vouch for the
+                            issuer's region are fresh, else INDETERMINATE ``trust_data_stale``
+    ``trust.issuer``        the licence's issuer is the certificate's holder and is trusted:
+                            with trust lists, an entry names it at the validation time and
+                            lists this very certificate
+    ``trust.licence_type``  (trust lists) that entry lists the licence's type code
 11. ``identifier``          the 证照标识 matches the licence (a bad check character warns)
 12. ``validity``            the licence's validity period contains the validation date
 13. ``status``              the licence's entry in its status list is VALID (only when the
@@ -31,9 +36,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import threading
 from collections.abc import Hashable, Mapping
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Final, Generic, TypeVar
 
 from ezhengzhao import codes
@@ -67,6 +74,7 @@ from ezhengzhao.sign.suites import suite_for_signature_oid
 from ezhengzhao.sign.x509 import Certificate, check_chain
 from ezhengzhao.status.codec import INVALID, SUSPENDED, VALID
 from ezhengzhao.status.source import StatusSource, StatusUnavailable
+from ezhengzhao.trust.lists import TrustListEntry, TrustListLoader
 from ezhengzhao.trust.store import TrustStore
 
 __all__ = ["CHINA_STANDARD_TIME", "Clock", "Verifier", "system_clock"]
@@ -126,7 +134,8 @@ class Verifier:
     def __init__(
         self,
         *,
-        trust_store: TrustStore,
+        trust_store: TrustStore | None = None,
+        trust_lists: TrustListLoader | None = None,
         clock: Clock = system_clock,
         region: str | None = None,
         clock_skew: timedelta = timedelta(minutes=5),
@@ -134,10 +143,17 @@ class Verifier:
         status_source: StatusSource | None = None,
         rules: RuleSetLoader | None = None,
     ) -> None:
-        if not isinstance(trust_store, TrustStore):
+        if trust_store is None and trust_lists is None:
             raise ConfigurationError(
-                "a Verifier needs a TrustStore; there is no verifier without trust"
+                "a Verifier needs trust lists or a TrustStore; there is no verifier without trust"
             )
+        if trust_store is not None and not isinstance(trust_store, TrustStore):
+            raise ConfigurationError("trust_store must be a TrustStore")
+        if trust_lists is not None:
+            if not isinstance(trust_lists, TrustListLoader):
+                raise ConfigurationError("trust_lists must be a TrustListLoader")
+            if not trust_lists.current():
+                raise ConfigurationError("the trust list loader holds no list yet")
         if not isinstance(clock_skew, timedelta) or clock_skew < timedelta(0):
             raise ConfigurationError("clock_skew must be a non-negative timedelta")
         if region is not None and not codes.is_valid_region_code(region):
@@ -148,7 +164,8 @@ class Verifier:
             raise ConfigurationError("rules must be a RuleSetLoader")
         self._status_source = status_source
         self._rules = rules
-        self._trust = trust_store
+        self._base_trust = trust_store
+        self._lists = trust_lists
         self._clock = clock
         self._region = region
         self._skew = clock_skew
@@ -156,14 +173,85 @@ class Verifier:
         self._seals: _BoundedCache[bytes, Seal] = _BoundedCache(cache_size)
         self._verified_seals: set[Seal] = set()
         self._cache_size = cache_size
+        self._trust_lock = threading.Lock()
+        self._lists_version = -1
+        if trust_lists is not None:
+            self._lists_version = trust_lists.version
+            self._use_trust_store(trust_lists.trust_store_for(trust_store))
+        elif trust_store is not None:
+            self._use_trust_store(trust_store)
+
+    @classmethod
+    def from_directory(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        region: str | None = None,
+        clock: Clock = system_clock,
+        clock_skew: timedelta = timedelta(minutes=5),
+    ) -> Verifier:
+        """The verifier a data directory configures: ``trust/`` (see
+        :func:`~ezhengzhao.trust.directory.load_trust_directory`; trust lists are the normal
+        way), and when present ``status/`` (``index.json`` and signed status lists, checked
+        against the trusted signers) and ``rules/`` (signed rule sets, applied when ``region``
+        is given).
+
+        ConfigurationError (or the list's own error) when the data cannot be trusted.
+        """
+        from ezhengzhao.status.source import FileStatusSource
+        from ezhengzhao.trust.directory import load_trust_directory
+
+        base = Path(path)
+        store, lists = load_trust_directory(base / "trust", clock=clock)
+        status_source = None
+        if (base / "status" / "index.json").is_file():
+            # Status lists are signed by the issuing authorities the trust data names.
+            trusted = lists.trust_store_for(store) if lists is not None else store
+            assert trusted is not None  # load_trust_directory gives one kind of trust at least
+            status_source = FileStatusSource.from_directory(base / "status", trusted.signers)
+        rules = None
+        if region is not None and (base / "rules").is_dir():
+            rules = RuleSetLoader.from_directory(base / "rules", clock=clock)
+        return cls(
+            trust_store=store,
+            trust_lists=lists,
+            clock=clock,
+            region=region,
+            clock_skew=clock_skew,
+            status_source=status_source,
+            rules=rules,
+        )
+
+    def _use_trust_store(self, store: TrustStore) -> None:
+        """Adopt ``store`` and forget everything derived from the previous one."""
+        self._trust = store
         self._chain_cache: set[bytes] = set()
-        self._windows: _BoundedCache[bytes, tuple[datetime, datetime]] = _BoundedCache(cache_size)
+        self._windows: _BoundedCache[bytes, tuple[datetime, datetime]] = _BoundedCache(
+            self._cache_size
+        )
         self._kid_index: dict[bytes, tuple[Certificate, ...]] | None = None
-        self._seal_makers = frozenset(c.der for c in trust_store.seal_makers)
+        self._seal_makers = frozenset(c.der for c in store.seal_makers)
+
+    def _refresh_trust(self) -> None:
+        """Follow the trust list loader: a new list held means new roots, signers and seal
+        makers (one integer compare when nothing changed)."""
+        lists = self._lists
+        if lists is None or lists.version == self._lists_version:
+            return
+        with self._trust_lock:
+            version = lists.version
+            if version != self._lists_version:
+                self._use_trust_store(lists.trust_store_for(self._base_trust))
+                self._lists_version = version
 
     @property
     def trust_store(self) -> TrustStore:
+        self._refresh_trust()
         return self._trust
+
+    @property
+    def trust_lists(self) -> TrustListLoader | None:
+        return self._lists
 
     def verify(self, document: bytes | str | SealedLicence) -> VerificationResult:
         """Verify a sealed licence (``ezz/sealed/1`` JSON, a :class:`SealedLicence`) or an
@@ -174,6 +262,7 @@ class Verifier:
         if isinstance(document, str | bytes) and _looks_like_qr(document):
             text = document if isinstance(document, str) else document.decode("ascii", "replace")
             return self.verify_qr(text)
+        self._refresh_trust()
         run = _SealedRun(self, self._now())
         with contextlib.suppress(_Stop):
             run.execute(document)
@@ -181,11 +270,17 @@ class Verifier:
         return self._result(run, licence=lic, issuer=None if lic is None else lic.issuer)
 
     def verify_qr(self, text: str) -> VerificationResult:
-        """Verify an offline ``EZZ1:`` QR text; the result carries the decoded claims."""
+        """Verify an offline ``EZZ1:`` QR text; the result carries the decoded claims and,
+        when a trust list names the issuer, the issuer as the list describes it."""
+        self._refresh_trust()
         run = _QrRun(self, self._now())
         with contextlib.suppress(_Stop):
             run.execute(text)
-        return self._result(run, claims=run.claims if run.intact else None)
+        issuer = None
+        if run.intact and run.entry is not None:
+            e = run.entry
+            issuer = Issuer(name=e.name, code=e.uscc, region_code=e.region, level=e.level)
+        return self._result(run, claims=run.claims if run.intact else None, issuer=issuer)
 
     def verify_image(self, image: bytes) -> tuple[VerificationResult, ...]:
         """Verify every QR code in a photo or scan, in reading order.
@@ -293,6 +388,7 @@ class _Checks:
         self.now = now
         self.checks: list[Check] = []
         self.suite: str | None = None
+        self.entry: TrustListEntry | None = None
 
     def add(self, name: str, status: CheckStatus, reason: str = "ok", detail: str = "") -> None:
         self.checks.append(Check(name, status, reason, detail))
@@ -317,9 +413,19 @@ class _Checks:
             return
         self.add("signer.chain", CheckStatus.PASSED)
 
-    def check_issuer(self, cert: Certificate, issuer_code: str, issuer_name: str | None) -> None:
+    def check_issuer(
+        self,
+        cert: Certificate,
+        issuer_code: str,
+        issuer_name: str | None,
+        *,
+        type_code: str,
+        issuer_region: str,
+    ) -> None:
         """The issuer the licence names (USCC and, when it names one, its name) is the
-        certificate's holder, and is accepted."""
+        certificate's holder, and is accepted: by the trust lists when the verifier has them
+        (fresh, naming the issuer with this certificate and this licence type), else by the
+        trust store's allow-list."""
         bound = cert.subject.serial_number
         if bound != issuer_code:
             self.fail(
@@ -336,11 +442,62 @@ class _Checks:
                 f"{cert.subject.organization or 'no organisation'}",
             )
             return
-        allowed = self.v.trust_store.allowed_issuers
-        if allowed is not None and issuer_code not in allowed:
-            self.fail("trust.issuer", "issuer_untrusted", f"{issuer_name or ''} ({issuer_code})")
+        lists = self.v._lists
+        if lists is None:
+            allowed = self.v._trust.allowed_issuers
+            if allowed is not None and issuer_code not in allowed:
+                self.fail(
+                    "trust.issuer", "issuer_untrusted", f"{issuer_name or ''} ({issuer_code})"
+                )
+                return
+            self.add("trust.issuer", CheckStatus.PASSED)
+            return
+        self.check_lists_fresh(lists, issuer_region)
+        listed = lists.entries_for(issuer_code, self.now)
+        if not listed:
+            self.fail(
+                "trust.issuer",
+                "issuer_untrusted",
+                f"{issuer_name or ''} ({issuer_code}) is named by no trust list at the "
+                "validation time",
+            )
+            return
+        entries = [e for e in listed if cert in e.certificates]
+        if not entries:
+            self.fail(
+                "trust.issuer",
+                "signer_not_listed",
+                f"{listed[0].name} ({issuer_code}): certificate {cert.kid.hex()} is not listed",
+            )
             return
         self.add("trust.issuer", CheckStatus.PASSED)
+        allowed_entries = [e for e in entries if type_code in e.licence_types]
+        if not allowed_entries:
+            self.entry = entries[0]
+            self.fail(
+                "trust.licence_type",
+                "licence_type_not_listed",
+                f"{entries[0].name} ({issuer_code}) is not listed for licence type {type_code}",
+            )
+            return
+        self.entry = allowed_entries[0]
+        self.add("trust.licence_type", CheckStatus.PASSED)
+
+    def check_lists_fresh(self, lists: TrustListLoader, issuer_region: str) -> None:
+        """Stale trust data cannot say who may issue: "cannot tell", never "valid"."""
+        stale = lists.stale_lists(self.now, region=issuer_region)
+        if stale:
+            self.add(
+                "trust.list",
+                CheckStatus.INDETERMINATE,
+                "trust_data_stale",
+                ", ".join(
+                    f"{t.issuer} {t.region} #{t.sequence} due {t.next_update:%Y-%m-%dT%H:%M:%SZ}"
+                    for t in stale
+                ),
+            )
+        else:
+            self.add("trust.list", CheckStatus.PASSED)
 
     def check_identifier(
         self, licence_id: str, type_code: str, issuer_code: str, version: int | None
@@ -481,28 +638,35 @@ class _SealedRun(_Checks):
         self.check_signer_chain(cert, parts.time_info)
         self.check_data_hash(parts, licence_object)
         self.check_sealing(parts)
-        self.check_issuer(cert, lic.issuer.code, lic.issuer.name)
+        self.check_issuer(
+            cert,
+            lic.issuer.code,
+            lic.issuer.name,
+            type_code=lic.type_code,
+            issuer_region=lic.issuer.region_code,
+        )
         self.check_identifier(lic.licence_id, lic.type_code, lic.issuer.code, lic.version)
         self.check_validity(lic.validity.start, lic.validity.end)
         self.check_status(lic.status)
+        # With trust lists, the list's word on the issuer's region and level is what rules
+        # see; the licence's own is only what the issuer says of itself.
+        region, level = lic.issuer.region_code, lic.issuer.level
+        if self.entry is not None:
+            region, level = self.entry.region, self.entry.level
         self.check_rules(
             lic.type_code,
             {
                 "id": lic.licence_id,
                 "type_code": lic.type_code,
-                "issuer": {
-                    "code": lic.issuer.code,
-                    "region_code": lic.issuer.region_code,
-                    "level": lic.issuer.level,
-                },
+                "issuer": {"code": lic.issuer.code, "region_code": region, "level": level},
                 "validity": {
                     "start": lic.validity.start.isoformat(),
                     "end": None if lic.validity.end is None else lic.validity.end.isoformat(),
                 },
                 "holder": {"code_type": lic.holder.code_type},
             },
-            lic.issuer.region_code,
-            lic.issuer.level,
+            region,
+            level,
         )
 
     # 1 ---------------------------------------------------------------- format
@@ -645,21 +809,34 @@ class _QrRun(_Checks):
         cert = self.check_signature(message)
         claims = self.check_claims(message)
         self.check_signer_chain(cert, claims.issued_at)
-        self.check_issuer(cert, claims.issuer_code, None)
+        # A QR code carries no issuer region or level. Without trust lists the region is the
+        # one the issuer's USCC was registered in (characters 3–8) and the level is unknown
+        # ("") — a rule that asks for a level then refuses, or cannot tell; with trust lists,
+        # the entry naming the issuer says both.
+        issuer_region, issuer_level = claims.issuer_code[2:8], ""
+        self.check_issuer(
+            cert,
+            claims.issuer_code,
+            None,
+            type_code=claims.type_code,
+            issuer_region=issuer_region,
+        )
+        if self.entry is not None:
+            issuer_region, issuer_level = self.entry.region, self.entry.level
         self.check_identifier(claims.licence_id, claims.type_code, claims.issuer_code, None)
         self.check_expiry(claims, cert)
         self.check_validity(claims.valid_from, claims.valid_until)
         self.check_status(claims.status)
-        # A QR code carries no issuer region or level: the region is the one the issuer's
-        # USCC was registered in (characters 3–8), and the level is unknown ("") — a rule
-        # that asks for a level then refuses, or cannot tell.
-        issuer_region = claims.issuer_code[2:8]
         self.check_rules(
             claims.type_code,
             {
                 "id": claims.licence_id,
                 "type_code": claims.type_code,
-                "issuer": {"code": claims.issuer_code, "region_code": issuer_region, "level": ""},
+                "issuer": {
+                    "code": claims.issuer_code,
+                    "region_code": issuer_region,
+                    "level": issuer_level,
+                },
                 "validity": {
                     "start": claims.valid_from.isoformat(),
                     "end": None if claims.valid_until is None else claims.valid_until.isoformat(),
@@ -667,7 +844,7 @@ class _QrRun(_Checks):
                 "holder": {"code_type": _holder_code_type(claims.holder_code)},
             },
             issuer_region,
-            "",
+            issuer_level,
         )
 
     def check_format(self, text: str) -> CoseSign1:

@@ -6,6 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests assert behaviour, never time: no per-example deadline on a loaded machine.
+settings.register_profile("ezhengzhao", deadline=None)
+settings.load_profile("ezhengzhao")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_VECTORS = ROOT.parent / "shared" / "vectors"

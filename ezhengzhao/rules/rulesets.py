@@ -79,6 +79,7 @@ from ezhengzhao.errors import (
     PayloadError,
     RuleSetError,
 )
+from ezhengzhao.fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, fetch
 from ezhengzhao.formats import cbor, cose, jsonio
 from ezhengzhao.rules import certlogic
 from ezhengzhao.sign.suites import Signer
@@ -735,6 +736,18 @@ class RuleSetLoader:
             held[rule_set.region] = (rule_set, digest)
             self._held = MappingProxyType(held)
         return rule_set
+
+    def load_url(
+        self,
+        url: str,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> RuleSet:
+        """:meth:`load` the rule set fetched from ``url`` (http, https or file); FetchError if
+        it cannot be fetched within ``max_bytes`` and ``timeout`` (:func:`ezhengzhao.fetch.fetch`).
+        """
+        return self.load(fetch(url, max_bytes=max_bytes, timeout=timeout))
 
     def current(self) -> tuple[RuleSet, ...]:
         """The rule sets held, one per region, ordered by region code."""

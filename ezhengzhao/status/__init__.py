@@ -19,7 +19,7 @@ from ezhengzhao.status.codec import (
     status_claim,
     verify_status_list_token,
 )
-from ezhengzhao.status.source import FileStatusSource, StatusSource
+from ezhengzhao.status.source import FileStatusSource, HttpStatusSource, StatusSource
 
 __all__ = [
     "CWT_STATUS_LIST",
@@ -31,6 +31,7 @@ __all__ = [
     "SUSPENDED",
     "VALID",
     "FileStatusSource",
+    "HttpStatusSource",
     "StatusList",
     "StatusListBuilder",
     "StatusListToken",

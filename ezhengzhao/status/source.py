@@ -7,8 +7,10 @@ give a list it can vouch for: unknown URI, malformed token, bad signature, unkno
 ``sub`` that is not the URI, or a token past its ``exp``. The verifier turns that into an
 INDETERMINATE ``status_unavailable`` check.
 
-:class:`FileStatusSource` reads signed Status List Tokens (CWT) from memory or from files; HTTP
-is out of scope.
+:class:`FileStatusSource` reads signed Status List Tokens (CWT) from memory or from files;
+:class:`HttpStatusSource` fetches them from their http(s) URIs (:mod:`ezhengzhao.fetch`). Both
+verify and cache alike, and neither accepts a token issued before the one it holds for a URI
+(an old list replayed could hide a revocation).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from ezhengzhao.errors import (
     CertificateError,
     ConfigurationError,
     CryptoError,
+    FetchError,
     InputError,
     StatusUnavailable,
 )
+from ezhengzhao.fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, check_limits, fetch
 from ezhengzhao.sign.x509 import Certificate
 from ezhengzhao.status.codec import (
     StatusList,
@@ -36,7 +40,7 @@ from ezhengzhao.status.codec import (
     verify_status_list_token,
 )
 
-__all__ = ["FileStatusSource", "StatusSource", "StatusUnavailable"]
+__all__ = ["FileStatusSource", "HttpStatusSource", "StatusSource", "StatusUnavailable"]
 
 
 @runtime_checkable
@@ -54,65 +58,21 @@ class _Cached:
     fetched_at: datetime
 
 
-class FileStatusSource:
-    """Signed status-list tokens read from memory or from files, verified and cached by ttl.
+class _VerifiedSource:
+    """What every status source here shares: token checks and the ttl cache.
 
-    ``tokens`` maps a URI either to the token's bytes or to the path of a file holding them
-    (read when first needed and again when the cached copy's ``iat + ttl`` has passed; a
-    token without ttl is re-read on every call). ``certificates`` are the status-list signers
-    trusted as given; a token is accepted when the certificate with its kid verifies its
-    signature and was valid when the token was issued, its ``sub`` is the URI, and ``now`` is
-    before its ``exp``. Thread-safe.
+    A subclass says how to get a URI's token bytes (:meth:`_read`).
     """
 
-    def __init__(
-        self,
-        tokens: Mapping[str, bytes | str | os.PathLike[str]],
-        *,
-        certificates: Iterable[Certificate],
-    ) -> None:
-        if not isinstance(tokens, Mapping):
-            raise ConfigurationError("tokens must map status list URIs to tokens or files")
+    def __init__(self, certificates: Iterable[Certificate]) -> None:
         certs = tuple(certificates)
         if not certs or not all(isinstance(c, Certificate) for c in certs):
             raise ConfigurationError("a status source needs one or more signer Certificates")
-        readers: dict[str, Callable[[], bytes]] = {}
-        for uri, value in tokens.items():
-            if not isinstance(uri, str) or not uri:
-                raise ConfigurationError(f"{uri!r} is not a status list URI")
-            readers[uri] = _reader(value)
-        self._readers = readers
         self._by_kid: dict[bytes, tuple[Certificate, ...]] = {}
         for cert in certs:
             self._by_kid[cert.kid] = (*self._by_kid.get(cert.kid, ()), cert)
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
-
-    @classmethod
-    def from_directory(
-        cls, directory: str | os.PathLike[str], certificates: Iterable[Certificate]
-    ) -> FileStatusSource:
-        """The status lists of a directory: ``index.json`` maps each URI to a token file in it.
-
-        ``certificates`` are the status-list signers trusted (e.g. a trust store's signers).
-        ConfigurationError if the index is missing or malformed.
-        """
-        from ezhengzhao.formats.jsonio import loads
-
-        folder = Path(directory)
-        index_file = folder / "index.json"
-        try:
-            data = index_file.read_bytes()
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read {index_file}: {exc.strerror}") from None
-        index = loads(data, what=str(index_file))
-        if not isinstance(index, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in index.items()
-        ):
-            raise ConfigurationError(f"{index_file} must map status list URIs to token files")
-        return cls(
-            {uri: folder / str(name) for uri, name in index.items()}, certificates=certificates
-        )
 
     def status_list(self, uri: str, now: datetime) -> StatusList:
         if now.utcoffset() is None:
@@ -123,17 +83,20 @@ class FileStatusSource:
             return cached.token.status_list
         token = self._fetch(uri, now)
         with self._lock:
+            held = self._cache.get(uri)
+            if held is not None and token.issued_at < held.token.issued_at:
+                raise StatusUnavailable(
+                    uri, f"the token was issued before the one held ({held.token.issued_at})"
+                )
             self._cache[uri] = _Cached(token, now)
         return token.status_list
 
+    def _read(self, uri: str) -> bytes:
+        """The token bytes published at ``uri``; StatusUnavailable if they cannot be had."""
+        raise NotImplementedError
+
     def _fetch(self, uri: str, now: datetime) -> StatusListToken:
-        reader = self._readers.get(uri)
-        if reader is None:
-            raise StatusUnavailable(uri, "no token for this URI")
-        try:
-            data = reader()
-        except OSError as exc:
-            raise StatusUnavailable(uri, f"cannot read the token: {exc}") from exc
+        data = self._read(uri)
         try:
             token = read_status_list_token(data)
         except InputError as exc:
@@ -164,6 +127,120 @@ class FileStatusSource:
                 continue
             return
         raise StatusUnavailable(uri, problem)
+
+
+class FileStatusSource(_VerifiedSource):
+    """Signed status-list tokens read from memory or from files, verified and cached by ttl.
+
+    ``tokens`` maps a URI either to the token's bytes or to the path of a file holding them
+    (read when first needed and again when the cached copy's ``iat + ttl`` has passed; a
+    token without ttl is re-read on every call). ``certificates`` are the status-list signers
+    trusted as given; a token is accepted when the certificate with its kid verifies its
+    signature and was valid when the token was issued, its ``sub`` is the URI, and ``now`` is
+    before its ``exp``; a token issued before the one held for the URI is refused. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        tokens: Mapping[str, bytes | str | os.PathLike[str]],
+        *,
+        certificates: Iterable[Certificate],
+    ) -> None:
+        if not isinstance(tokens, Mapping):
+            raise ConfigurationError("tokens must map status list URIs to tokens or files")
+        super().__init__(certificates)
+        readers: dict[str, Callable[[], bytes]] = {}
+        for uri, value in tokens.items():
+            if not isinstance(uri, str) or not uri:
+                raise ConfigurationError(f"{uri!r} is not a status list URI")
+            readers[uri] = _reader(value)
+        self._readers = readers
+
+    @classmethod
+    def from_directory(
+        cls, directory: str | os.PathLike[str], certificates: Iterable[Certificate]
+    ) -> FileStatusSource:
+        """The status lists of a directory: ``index.json`` maps each URI to a token file in it.
+
+        ``certificates`` are the status-list signers trusted (e.g. a trust store's signers).
+        ConfigurationError if the index is missing or malformed.
+        """
+        from ezhengzhao.formats.jsonio import loads
+
+        folder = Path(directory)
+        index_file = folder / "index.json"
+        try:
+            data = index_file.read_bytes()
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read {index_file}: {exc.strerror}") from None
+        index = loads(data, what=str(index_file))
+        if not isinstance(index, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in index.items()
+        ):
+            raise ConfigurationError(f"{index_file} must map status list URIs to token files")
+        return cls(
+            {uri: folder / str(name) for uri, name in index.items()}, certificates=certificates
+        )
+
+    def _read(self, uri: str) -> bytes:
+        reader = self._readers.get(uri)
+        if reader is None:
+            raise StatusUnavailable(uri, "no token for this URI")
+        try:
+            return reader()
+        except OSError as exc:
+            raise StatusUnavailable(uri, f"cannot read the token: {exc}") from exc
+
+
+class HttpStatusSource(_VerifiedSource):
+    """Signed status-list tokens fetched whole from their http(s) URIs, verified and cached.
+
+    A licence's status URI is fetched as it stands when it starts with one of ``prefixes``
+    (by default any https URI; naming the publishers' addresses, each ending in ``/``, keeps a
+    licence from making the verifier fetch anywhere else). ``max_bytes`` and ``timeout`` bound
+    each fetch (:func:`ezhengzhao.fetch.fetch`). Tokens are checked and cached by ttl as by
+    :class:`FileStatusSource`; a failed fetch raises StatusUnavailable like a bad token, and
+    nothing older than the token's ``ttl`` is used. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        *,
+        certificates: Iterable[Certificate],
+        prefixes: Iterable[str] = ("https://",),
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(certificates)
+        allowed = (prefixes,) if isinstance(prefixes, str) else tuple(prefixes)
+        if not allowed or not all(_is_web_prefix(p) for p in allowed):
+            raise ConfigurationError(
+                "prefixes must be http:// or https://, or such URLs with a host and a path"
+            )
+        check_limits(max_bytes, timeout)
+        self._prefixes = allowed
+        self._max_bytes = max_bytes
+        self._timeout = timeout
+
+    def _read(self, uri: str) -> bytes:
+        if not uri.startswith(self._prefixes):
+            raise StatusUnavailable(uri, "the URI is not under an allowed prefix")
+        try:
+            return fetch(uri, max_bytes=self._max_bytes, timeout=self._timeout)
+        except FetchError as exc:
+            raise StatusUnavailable(uri, f"cannot fetch the token ({exc.reason}): {exc}") from exc
+
+
+def _is_web_prefix(prefix: object) -> bool:
+    """``http://``, ``https://``, or an http(s) URL with a host and a path (so that
+    ``https://a.cn/`` cannot be read as a prefix of ``https://a.cn.example.com``)."""
+    if not isinstance(prefix, str):
+        return False
+    if prefix in ("http://", "https://"):
+        return True
+    scheme, sep, rest = prefix.partition("://")
+    host, slash, _path = rest.partition("/")
+    return scheme in ("http", "https") and bool(sep) and bool(host) and bool(slash)
 
 
 def _fresh(token: StatusListToken, now: datetime) -> bool:

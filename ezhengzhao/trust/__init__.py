@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ezhengzhao.trust.directory import load_trust_directory
 from ezhengzhao.trust.lists import (
     TrustList,
     TrustListEntry,
@@ -18,6 +19,7 @@ __all__ = [
     "TrustListLoader",
     "TrustStore",
     "build_trust_list",
+    "load_trust_directory",
     "read_trust_list",
     "sign_trust_list",
 ]

@@ -51,6 +51,7 @@ from ezhengzhao.errors import (
     PayloadError,
     TrustListError,
 )
+from ezhengzhao.fetch import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, fetch
 from ezhengzhao.formats import cbor, cose
 from ezhengzhao.model import ISSUER_LEVELS
 from ezhengzhao.sign.suites import Signer
@@ -67,6 +68,7 @@ __all__ = [
     "TrustListLoader",
     "build_trust_list",
     "read_trust_list",
+    "read_unsigned_trust_list",
     "sign_trust_list",
 ]
 
@@ -374,6 +376,17 @@ def read_trust_list(data: bytes) -> tuple[TrustList, cose.CoseSign1]:
     return _parse_payload(message.payload, {}), message
 
 
+def read_unsigned_trust_list(payload: bytes) -> TrustList:
+    """The trust list in an unsigned payload: the CBOR map :func:`sign_trust_list` signs.
+
+    For tools that build a list in one step and sign it in another; nothing read this way is
+    trusted. PayloadError (stage ``cbor`` or ``claims``) as for :func:`read_trust_list`.
+    """
+    if not isinstance(payload, bytes | bytearray | memoryview):
+        raise TypeError("a trust list payload is bytes")
+    return _parse_payload(bytes(payload), {})
+
+
 def _decode_envelope(data: bytes) -> cose.CoseSign1:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError("a trust list is bytes")
@@ -506,11 +519,15 @@ class TrustListLoader:
         self._clock = clock
         self._lock = threading.Lock()
         self._held = _EMPTY
+        self._version = 0
 
-    def load(self, data: bytes) -> TrustList:
+    def load(self, data: bytes, *, keep_stale: bool = False) -> TrustList:
         """Verify ``data`` and hold it; return the list. TrustListError if refused.
 
-        Loading the list already held (same bytes signed) again is a no-op.
+        Loading the list already held (same bytes signed) again is a no-op. A list already
+        past its next update plus grace is refused, unless ``keep_stale``: a verifier starting
+        from the newest lists it has holds them, and reports ``trust_data_stale`` (cannot
+        tell) for the issuers they cover instead of not starting at all.
         """
         now = self._now()
         try:
@@ -531,7 +548,7 @@ class TrustListLoader:
                     f"trust list issuer {trust_list.issuer!r} is not its signer "
                     f"{anchor.subject.common_name!r}",
                 )
-            if self._stale(trust_list, now):
+            if not keep_stale and self._stale(trust_list, now):
                 raise TrustListError(
                     STALE,
                     f"trust list {trust_list.issuer} {trust_list.region} "
@@ -558,6 +575,7 @@ class TrustListLoader:
             lists = dict(held.lists)
             lists[key] = (trust_list, digest)
             self._held = _index(lists)
+            self._version += 1
         return trust_list
 
     def load_file(self, path: str | os.PathLike[str]) -> TrustList:
@@ -567,6 +585,18 @@ class TrustListLoader:
         except OSError as exc:
             raise ConfigurationError(f"cannot read trust list {path}: {exc}") from exc
         return self.load(data)
+
+    def load_url(
+        self,
+        url: str,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> TrustList:
+        """:meth:`load` the list fetched from ``url`` (http, https or file); FetchError if it
+        cannot be fetched within ``max_bytes`` and ``timeout`` (:func:`ezhengzhao.fetch.fetch`).
+        """
+        return self.load(fetch(url, max_bytes=max_bytes, timeout=timeout))
 
     def current(self) -> tuple[TrustList, ...]:
         """The lists held, one per issuer and region, ordered by issuer then region."""
@@ -578,6 +608,69 @@ class TrustListLoader:
         the clock). Stale trust data gives "cannot tell", never "valid"."""
         at = self._now() if now is None else _utc_seconds(now, "now", microseconds=True)
         return any(self._stale(lst, at) for lst, _ in self._held.lists.values())
+
+    @property
+    def version(self) -> int:
+        """Goes up by one each time a new list is held, so a user of :meth:`trust_store_for`
+        knows when to build again."""
+        return self._version
+
+    @property
+    def grace(self) -> timedelta:
+        return self._grace
+
+    def stale_lists(self, at: datetime, *, region: str | None = None) -> tuple[TrustList, ...]:
+        """The held lists past their ``next_update`` plus grace at ``at``; with ``region``,
+        only those whose scope covers that region (the lists that could speak of an issuer
+        there)."""
+        at = _utc_seconds(at, "at", microseconds=True)
+        lists = self._held.lists
+        held = (lists[key][0] for key in sorted(lists))
+        return tuple(
+            lst
+            for lst in held
+            if self._stale(lst, at) and (region is None or _within(lst.region, region))
+        )
+
+    def entries_for(self, uscc: str, at: datetime) -> tuple[TrustListEntry, ...]:
+        """The entries naming ``uscc`` (one per list that names it) valid at ``at``."""
+        at = _utc_seconds(at, "at", microseconds=True)
+        return tuple(e for e in self._held.by_uscc.get(uscc, ()) if e.is_valid_at(at))
+
+    def trust_store_for(self, base: TrustStore | None = None) -> TrustStore:
+        """The TrustStore a verifier checks chains and seals with: every held list's roots,
+        seal makers and entry certificates, whatever their validity windows and freshness,
+        plus ``base``'s (its allow-list is ignored: the lists decide who issues).
+
+        A verifier built on lists asks :meth:`entries_for` and :meth:`stale_lists` at each
+        validation time instead of trusting this snapshot for who may issue what.
+        ConfigurationError when there is no root at all.
+        """
+        held = self._held
+        roots: dict[Certificate, None] = {}
+        signers: dict[Certificate, None] = {}
+        makers: dict[Certificate, None] = {}
+        if base is not None:
+            roots.update(dict.fromkeys(base.roots))
+            signers.update(dict.fromkeys(base.signers))
+            makers.update(dict.fromkeys(base.seal_makers))
+        allowed: set[str] = set()
+        for key in sorted(held.lists):
+            trust_list = held.lists[key][0]
+            roots.update(dict.fromkeys(trust_list.roots))
+            makers.update(dict.fromkeys(trust_list.seal_makers))
+            for entry in trust_list.entries:
+                signers.update(dict.fromkeys(entry.certificates))
+                allowed.add(entry.uscc)
+        if not roots:
+            raise ConfigurationError("the trust lists held name no root certificate")
+        return TrustStore(
+            roots=tuple(roots),
+            intermediates=() if base is None else base.intermediates,
+            allowed_issuers=frozenset(allowed),
+            signers=tuple(signers),
+            seal_makers=tuple(makers),
+        )
 
     def to_trust_store(self, base: TrustStore | None = None) -> TrustStore:
         """A TrustStore built from the held lists, valid now.

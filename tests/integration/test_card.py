@@ -30,7 +30,7 @@ def licences(demo_domain) -> dict[str, SealedLicence]:  # type: ignore[no-untype
     return {
         name: SealedLicence.from_json(data)
         for name, data in demo_domain.documents.items()
-        if name.startswith("licences/")
+        if name.startswith("licences/") and name.endswith(".ezz.json")
     }
 
 

@@ -115,7 +115,7 @@ def test_usage_errors_exit_3(
     code, _, err = run(capsys, "verify", str(tmp_path / "missing.json"), "--trust", trust)
     assert code == 3 and "cannot read" in err
     code, _, err = run(capsys, "verify", str(tmp_path / "missing.json"), "--trust", str(tmp_path))
-    assert code == 3 and "no root certificates" in err
+    assert code == 3 and "has neither anchors/ with lists/ nor roots/" in err
 
 
 def test_inspect(capsys: pytest.CaptureFixture[str], demo_dir: Path) -> None:

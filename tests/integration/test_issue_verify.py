@@ -53,7 +53,11 @@ def _issue(domain: DemoDomain, draft: LicenceDraft | None = None) -> SealedLicen
 
 
 def test_every_demo_sample_gets_its_expected_verdict(demo_domain: DemoDomain) -> None:
-    verifier = _verifier(demo_domain, region="340000")
+    """With the domain's trust lists, the normal configuration."""
+    at = demo_domain.created + timedelta(hours=1)
+    verifier = Verifier(
+        trust_lists=demo_domain.trust_list_loader(lambda: at), clock=lambda: at, region="340000"
+    )
     assert len(demo_domain.samples) >= len(CATALOGUE) + 6
     for sample in demo_domain.samples:
         result = verifier.verify(demo_domain.documents[sample.file])

@@ -254,7 +254,8 @@ def test_shanghai_food_licence_is_recognised_in_anhui(demo_domain: DemoDomain) -
 
 
 def test_qr_codes_carry_no_issuer_level(demo_domain: DemoDomain) -> None:
-    """A QR code names no issuer level: a rule that asks for one refuses it."""
+    """Without trust lists a QR code names no issuer level: a rule asking for one refuses it
+    (with them, test_verify_trust_lists shows the level coming from the list)."""
     _, qr = _issue(demo_domain, None, "SH2026RULES0001")
     verifier = _verifier(demo_domain, rules=_anhui_rules(demo_domain), region="340000")
     result = verifier.verify(qr)

@@ -27,6 +27,7 @@ def test_documented_entry_points() -> None:
         "VerificationResult",
         "Status",
         "EzhengzhaoError",
+        "FetchError",
         "codes",
     ):
         assert name in ezhengzhao.__all__

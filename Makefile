@@ -17,10 +17,12 @@ system-deps:
 
 run: $(STAMP) system-deps
 	$(VENV)/bin/ezz demo run demo
+	$(PY) -m verifier_service.server demo --host 127.0.0.1 --port 8000
+	$(VENV)/bin/ezz serve --data demo --host 127.0.0.1 --port 8000
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check ezhengzhao tests bench
-	$(VENV)/bin/mypy --strict ezhengzhao
+	$(VENV)/bin/ruff check ezhengzhao verifier_service tests bench scripts
+	$(VENV)/bin/mypy --strict ezhengzhao verifier_service
 
 test: $(STAMP) system-deps lint
 	$(VENV)/bin/pytest

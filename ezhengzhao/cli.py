@@ -7,6 +7,7 @@ one readable line on stderr; files are written whole or not at all.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import sys
@@ -673,6 +674,12 @@ def build_parser() -> argparse.ArgumentParser:
     from ezhengzhao.cli_lists import add_list_commands
 
     add_list_commands(sub)
+    # serve, apikey and audit belong to the verifier service, installed with the "service"
+    # extra; without it the library's commands stand alone.
+    if importlib.util.find_spec("fastapi") is not None:
+        from verifier_service.cli import add_service_commands
+
+        add_service_commands(sub)
     return parser
 
 

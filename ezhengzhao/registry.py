@@ -5,11 +5,13 @@ and issuer; the chain of versions (a re-issued licence points at the one it repl
 status change with the national status codes (STANDARDS §1: ``03`` 撤销, ``04`` 注销, ``05``
 失效, ``07`` 吊销, ``99`` 其他); and the IETF Token Status Lists (STANDARDS §5) it publishes.
 
-:class:`Registry` is the interface; :class:`SQLiteRegistry` implements it on the standard
-library's ``sqlite3`` in WAL mode. The SQL is kept to what PostgreSQL also accepts (plain types,
-composite keys instead of auto-increment, ``?`` placeholders rewritten by :func:`_sql`), so a
-PostgreSQL implementation can share the schema; where SQLite takes the write lock with
-``BEGIN IMMEDIATE``, it would use ``SELECT … FOR UPDATE`` on the status list row.
+:class:`Registry` is the interface. :class:`SQLRegistryBase` holds the whole logic on top of
+three transaction primitives (:class:`RegistryTransaction`: run, one row, all rows);
+:class:`SQLiteRegistry` supplies them on the standard library's ``sqlite3`` in WAL mode, and
+another backend (the verifier service's, on PostgreSQL) supplies its own. The SQL is kept to
+what PostgreSQL also accepts (plain types, composite keys instead of auto-increment, ``?``
+placeholders rewritten by :func:`_sql`); where SQLite takes the write lock with
+``BEGIN IMMEDIATE``, such a backend takes an equivalent lock (e.g. an advisory lock) first.
 
 Design points:
 
@@ -44,7 +46,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
@@ -72,6 +74,8 @@ __all__ = [
     "HistoryEntry",
     "Registry",
     "RegistryError",
+    "RegistryTransaction",
+    "SQLRegistryBase",
     "SQLiteRegistry",
 ]
 
@@ -251,88 +255,49 @@ class _Reservation:
     idx: int
 
 
-class SQLiteRegistry:
-    """:class:`Registry` on a SQLite database file (WAL mode), safe across threads and processes.
+class RegistryTransaction(Protocol):
+    """One open transaction of a registry backend; statements use ``?`` placeholders."""
 
-    Each thread gets its own connection; writes run in ``BEGIN IMMEDIATE`` transactions, and
-    a writer waits up to ``timeout`` seconds for another to finish. ``list_size`` applies to
-    lists opened from now on; existing lists keep the size they were created with.
+    def run(self, statement: str, params: Sequence[object] = ()) -> None:
+        """Execute a statement that returns no rows."""
+        ...
+
+    def one(self, statement: str, params: Sequence[object] = ()) -> tuple[object, ...] | None:
+        """The first row of a query, or None."""
+        ...
+
+    def all(self, statement: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        """Every row of a query."""
+        ...
+
+
+class SQLRegistryBase:
+    """The :class:`Registry` logic on any SQL database; a subclass supplies the transactions.
+
+    A subclass implements ``_write`` (a transaction that holds the registry's write lock from
+    its start, committed when the block ends without an exception), ``_read`` (one consistent
+    snapshot, never committed) and ``close``, then calls ``_create_schema``. ``name`` names the
+    database in messages.
     """
 
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        clock: Clock = system_clock,
-        list_size: int = DEFAULT_LIST_SIZE,
-        timeout: float = 30.0,
-    ) -> None:
+    def __init__(self, *, name: str, clock: Clock, list_size: int) -> None:
         if type(list_size) is not int or list_size < 1:
             raise InputError("list_size must be a positive int")
-        self._path = os.fspath(path)
+        self._name = name
         self._clock = clock
         self._list_size = list_size
-        self._timeout = timeout
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
-        self._closed = False
-        self._create_schema()
 
-    # -- connections and transactions ---------------------------------------------------------
+    def _write(self) -> AbstractContextManager[RegistryTransaction]:
+        """A transaction holding the registry's write lock; committed on a clean exit."""
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[RegistryTransaction]:
+        """A read-only transaction over one consistent snapshot."""
+        raise NotImplementedError
 
     def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            conn.close()
-
-    def __enter__(self) -> SQLiteRegistry:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
-        with self._lock:
-            if self._closed:
-                raise RegistryError("closed", "the registry is closed")
-            # Autocommit mode: transactions are opened explicitly, so BEGIN IMMEDIATE is ours.
-            conn = sqlite3.connect(
-                self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
-            )
-            self._connections.append(conn)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[_Tx]:
-        """A write transaction holding the database's write lock from the start."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield _Tx(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    @contextmanager
-    def _read(self) -> Iterator[_Tx]:
-        """A read transaction: one consistent snapshot (WAL readers do not block writers)."""
-        conn = self._conn()
-        conn.execute("BEGIN")
-        try:
-            yield _Tx(conn)
-        finally:
-            conn.execute("ROLLBACK")
+        """Release the registry's connections."""
+        raise NotImplementedError
 
     def _create_schema(self) -> None:
         with self._write() as tx:
@@ -347,7 +312,7 @@ class SQLiteRegistry:
             elif row[0] != _SCHEMA_VERSION:
                 raise RegistryError(
                     "schema_version",
-                    f"{self._path} has registry schema {row[0]!r}, this code knows "
+                    f"{self._name} has registry schema {row[0]!r}, this code knows "
                     f"{_SCHEMA_VERSION!r}",
                 )
 
@@ -557,7 +522,7 @@ class SQLiteRegistry:
             raise RegistryError("version_limit", f"{old_id} is version 999, the last one")
         return version
 
-    def _reserve(self, tx: _Tx, base_uri: str, now: datetime) -> _Reservation:
+    def _reserve(self, tx: RegistryTransaction, base_uri: str, now: datetime) -> _Reservation:
         """Take a random free entry of the base URI's open list (inside a write transaction)."""
         row = tx.one(
             "SELECT uri, number, size, allocated FROM ezz_status_list WHERE base_uri = ? "
@@ -715,17 +680,98 @@ class SQLiteRegistry:
         )
 
 
+class SQLiteRegistry(SQLRegistryBase):
+    """:class:`Registry` on a SQLite database file (WAL mode), safe across threads and processes.
+
+    Each thread gets its own connection; writes run in ``BEGIN IMMEDIATE`` transactions, and
+    a writer waits up to ``timeout`` seconds for another to finish. ``list_size`` applies to
+    lists opened from now on; existing lists keep the size they were created with.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock = system_clock,
+        list_size: int = DEFAULT_LIST_SIZE,
+        timeout: float = 30.0,
+    ) -> None:
+        super().__init__(name=os.fspath(path), clock=clock, list_size=list_size)
+        self._path = os.fspath(path)
+        self._timeout = timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._create_schema()
+
+    # -- connections and transactions ---------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            conn.close()
+
+    def __enter__(self) -> SQLiteRegistry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        with self._lock:
+            if self._closed:
+                raise RegistryError("closed", "the registry is closed")
+            # Autocommit mode: transactions are opened explicitly, so BEGIN IMMEDIATE is ours.
+            conn = sqlite3.connect(
+                self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
+            self._connections.append(conn)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[_Tx]:
+        """A write transaction holding the database's write lock from the start."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield _Tx(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[_Tx]:
+        """A read transaction: one consistent snapshot (WAL readers do not block writers)."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield _Tx(conn)
+        finally:
+            conn.execute("ROLLBACK")
+
+
 # -- SQL helpers -------------------------------------------------------------------------------
 
 
 def _sql(statement: str, paramstyle: str = "qmark") -> str:
-    """The statement with placeholders for the driver: ``?`` (sqlite3) or ``%s`` (psycopg).
+    """The statement with placeholders for the driver: ``?`` (qmark) or ``%s`` (psycopg).
 
     Statements are written with ``?`` and contain no literal question marks or percent signs.
     """
     if paramstyle == "qmark":
         return statement
-    if paramstyle == "format":
+    if paramstyle in ("format", "pyformat"):
         return statement.replace("?", "%s")
     raise InputError(f"unsupported paramstyle {paramstyle!r}")
 
@@ -754,7 +800,9 @@ class _Tx:
         return rows
 
 
-def _stored_in(tx: _Tx, issuer_code: str, request_id: str, digest: str) -> SealedLicence | None:
+def _stored_in(
+    tx: RegistryTransaction, issuer_code: str, request_id: str, digest: str
+) -> SealedLicence | None:
     row = tx.one(
         "SELECT request_digest, document FROM ezz_licence WHERE issuer_code = ? AND request_id = ?",
         (issuer_code, request_id),
@@ -769,19 +817,19 @@ def _stored_in(tx: _Tx, issuer_code: str, request_id: str, digest: str) -> Seale
     return SealedLicence.from_json(str(row[1]))
 
 
-def _check_new_id(tx: _Tx, licence_id: str) -> None:
+def _check_new_id(tx: RegistryTransaction, licence_id: str) -> None:
     if tx.one("SELECT 1 FROM ezz_licence WHERE licence_id = ?", (licence_id,)) is not None:
         raise RegistryError("duplicate_licence", f"{licence_id} is already in the registry")
 
 
-def _status_row(tx: _Tx, licence_id: str) -> int:
+def _status_row(tx: RegistryTransaction, licence_id: str) -> int:
     row = tx.one("SELECT status FROM ezz_status_entry WHERE licence_id = ?", (licence_id,))
     if row is None:
         raise RegistryError("not_found", f"no licence {licence_id} in the registry")
     return _int(row[0])
 
 
-def _check_current(tx: _Tx, licence_id: str) -> int:
+def _check_current(tx: RegistryTransaction, licence_id: str) -> int:
     """The status of a licence that may still change: not INVALID, not superseded."""
     status = _status_row(tx, licence_id)
     if status == INVALID:
@@ -792,12 +840,12 @@ def _check_current(tx: _Tx, licence_id: str) -> int:
     return status
 
 
-def _set_status(tx: _Tx, licence_id: str, status: int) -> None:
+def _set_status(tx: RegistryTransaction, licence_id: str, status: int) -> None:
     tx.run("UPDATE ezz_status_entry SET status = ? WHERE licence_id = ?", (status, licence_id))
 
 
 def _record(
-    tx: _Tx,
+    tx: RegistryTransaction,
     licence_id: str,
     at: datetime,
     event: str,
@@ -814,7 +862,7 @@ def _record(
     )
 
 
-def _free_index(tx: _Tx, list_uri: str, size: int) -> int:
+def _free_index(tx: RegistryTransaction, list_uri: str, size: int) -> int:
     """A uniformly random entry not yet taken (the list is below 80 % full)."""
     for _ in range(_RANDOM_TRIES):
         idx = secrets.randbelow(size)

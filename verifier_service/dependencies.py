@@ -1,0 +1,314 @@
+"""What the routers share: the service built at start-up, callers and their keys, limits.
+
+:class:`Service` is built once per process by :func:`build_service` — the verifier from the
+data directory, the database, the rate limiter, the metrics — and kept on ``app.state``; the
+routers reach it through the ``Depends`` functions here. Callers authenticate with an API key
+(``Authorization: Bearer <secret>`` or ``X-API-Key: <secret>``) that carries a role.
+"""
+
+from __future__ import annotations
+
+import email.message
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Final
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ezhengzhao.clock import Clock, system_clock
+from ezhengzhao.verify import Verifier
+from verifier_service.db import (
+    ApiKey,
+    AuditEntry,
+    Database,
+    StorageError,
+    load_or_create_secret,
+    open_database,
+)
+from verifier_service.errors import ServiceError, error_response, retry_after
+from verifier_service.metrics import Metrics
+from verifier_service.settings import Settings, get_settings
+
+__all__ = [
+    "IMAGE_ROUTE",
+    "BodyLimitMiddleware",
+    "Caller",
+    "RateLimiter",
+    "Service",
+    "SettingsDep",
+    "build_service",
+    "get_service",
+    "record_audit",
+    "require_roles",
+]
+
+log = logging.getLogger("verifier_service")
+
+IMAGE_ROUTE: Final = "/v1/verify/image"
+# Room in a multipart body for the form fields and boundaries beside the picture itself.
+_FORM_OVERHEAD: Final = 64 * 1024
+
+
+# --------------------------------------------------------------------------- the service
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """Everything one process serves with, built once at start-up."""
+
+    settings: Settings
+    verifier: Verifier
+    database: Database
+    limiter: RateLimiter
+    metrics: Metrics
+
+    def close(self) -> None:
+        self.database.close()
+
+
+def build_service(settings: Settings, *, clock: Clock = system_clock) -> Service:
+    """Build the verifier from the data directory (``trust/``, and ``status/`` and ``rules/``
+    when present), read the holder key and open the database; ConfigurationError (or the
+    trust list's or storage's own error) when they cannot serve."""
+    verifier = Verifier.from_directory(settings.data, region=settings.region, clock=clock)
+    holder_key = load_or_create_secret(settings.data / "service" / "audit-holder.key")
+    database = open_database(settings.database_url, holder_key=holder_key, clock=clock)
+    return Service(
+        settings=settings,
+        verifier=verifier,
+        database=database,
+        limiter=RateLimiter(settings.rate_limit),
+        metrics=Metrics(),
+    )
+
+
+def get_service(request: Request) -> Service:
+    """The process's :class:`Service` (built by ``create_app``)."""
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+# --------------------------------------------------------------------------- rate limits
+
+
+class RateLimiter:
+    """A token bucket per API key, in process memory: ``per_minute`` requests a minute, in
+    bursts of up to that many. (With several workers each keeps its own buckets, so a key
+    gets up to ``workers × per_minute``; good enough to stop a runaway client.)"""
+
+    def __init__(self, per_minute: int, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._capacity = float(per_minute)
+        self._rate = per_minute / 60.0
+        self._monotonic = monotonic
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: str) -> float:
+        """Spend one token of ``key``'s bucket: 0.0 if there was one, else the seconds until
+        there will be."""
+        with self._lock:
+            now = self._monotonic()
+            tokens, last = self._buckets.get(key, (self._capacity, now))
+            tokens = min(self._capacity, tokens + (now - last) * self._rate)
+            if tokens >= 1.0:
+                self._buckets[key] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[key] = (tokens, now)
+            return (1.0 - tokens) / self._rate
+
+
+# --------------------------------------------------------------------------- callers
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated caller of a request: its key's id, role and (peer) region."""
+
+    key: ApiKey
+
+    @property
+    def key_id(self) -> str:
+        return self.key.key_id
+
+    @property
+    def role(self) -> str:
+        return self.key.role
+
+    @property
+    def region(self) -> str | None:
+        return self.key.region
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="An API key: `Authorization: Bearer ezzk_<id>_<secret>`.",
+)
+_api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    scheme_name="apiKey",
+    description="The same API key in an `X-API-Key` header.",
+)
+
+
+def authenticated(
+    service: ServiceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Caller:
+    """The caller whose API key the request carries; 401 without a valid key, 429 when the
+    key has spent its rate."""
+    secret = credentials.credentials if credentials is not None else header_key
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if not secret:
+        raise ServiceError("unauthenticated", "an API key is required", headers=challenge)
+    try:
+        key = service.database.api_keys.authenticate(secret)
+    except StorageError as exc:
+        log.error("API key lookup failed: %s", exc)
+        raise ServiceError(
+            "storage_unavailable", "the key store cannot be reached; try again"
+        ) from exc
+    if key is None:
+        raise ServiceError("unauthenticated", "unknown or revoked API key", headers=challenge)
+    wait = service.limiter.take(key.key_id)
+    if wait > 0:
+        raise ServiceError(
+            "rate_limited",
+            f"too many requests for this key; retry in {math.ceil(wait)} s",
+            headers=retry_after(wait),
+        )
+    return Caller(key)
+
+
+def require_roles(*roles: str) -> Callable[..., Caller]:
+    """A dependency admitting callers whose key has one of ``roles`` (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    def dependency(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
+        if caller.role not in allowed:
+            raise ServiceError(
+                "forbidden", f"a {caller.role} key may not call this (needs {' or '.join(roles)})"
+            )
+        return caller
+
+    return dependency
+
+
+# --------------------------------------------------------------------------- content types
+
+
+def _media_type(request: Request) -> str:
+    header = request.headers.get("content-type", "")
+    if not header:
+        return ""
+    message = email.message.Message()
+    message["content-type"] = header
+    return message.get_content_type()
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is declared JSON (``application/json`` or ``+json``)."""
+    media = _media_type(request)
+    if media != "application/json" and not media.endswith("+json"):
+        raise ServiceError(
+            "unsupported_media_type",
+            f"the body must be application/json, not {media or 'undeclared'}",
+        )
+
+
+def require_multipart(request: Request) -> None:
+    """415 unless the body is ``multipart/form-data``."""
+    media = _media_type(request)
+    if media != "multipart/form-data":
+        raise ServiceError(
+            "unsupported_media_type",
+            f"the body must be multipart/form-data, not {media or 'undeclared'}",
+        )
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def record_audit(service: Service, entries: Iterable[AuditEntry]) -> list[int]:
+    """Append ``entries`` to the audit log, each durable before the next; their seqs.
+
+    503 ``audit_unavailable`` if any append fails: a verification that is not recorded is
+    never acknowledged (entries appended before the failure stay; nothing was answered).
+    """
+    seqs = []
+    for entry in entries:
+        try:
+            seqs.append(service.database.audit.append(entry).seq)
+        except StorageError as exc:
+            log.error("audit append failed, request refused: %s", exc)
+            raise ServiceError(
+                "audit_unavailable",
+                "the audit log cannot be written now; the request was not acknowledged",
+            ) from exc
+    return seqs
+
+
+# --------------------------------------------------------------------------- body limits
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over the limit while they are read (413).
+
+    A declared Content-Length over the limit is refused before anything is read; a body that
+    declares less, or nothing (chunked), is counted as it arrives and cut off at the limit —
+    the header is never trusted on its own. The picture upload route gets the image limit
+    (plus room for the form fields); every other route the JSON body limit.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.body_limit = settings.max_body_bytes
+        self.image_limit = settings.max_image_bytes + _FORM_OVERHEAD
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] == IMAGE_ROUTE:
+            limit, code = self.image_limit, "image_too_large"
+        else:
+            limit, code = self.body_limit, "body_too_large"
+        message = f"the request body is larger than {limit} bytes"
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await error_response(code, message)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            event = await receive()
+            if event["type"] == "http.request":
+                received += len(event.get("body", b""))
+                if received > limit:
+                    raise ServiceError(code, message)
+            return event
+
+        await self.app(scope, limited_receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -1,0 +1,269 @@
+"""Verification endpoints — 核验: a QR text or sealed document, or a photo of QR codes.
+
+Every verification is written to the audit log before the answer leaves (each QR code of a
+photo is its own record); a bad licence is a 200 with a FAILED result, only a bad request is
+a 4xx. Verification is CPU-bound, so the handlers are plain functions FastAPI runs in its
+thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Final
+
+from fastapi import APIRouter, Body, Depends, File, Form, UploadFile
+from fastapi.openapi.models import Example
+from pydantic import JsonValue
+
+from ezhengzhao.errors import ImageError
+from ezhengzhao.qr.scan import scan_image
+from ezhengzhao.result import VerificationResult
+from verifier_service.db import AuditEntry
+from verifier_service.dependencies import (
+    IMAGE_ROUTE,
+    Caller,
+    Service,
+    SettingsDep,
+    get_service,
+    record_audit,
+    require_json,
+    require_multipart,
+    require_roles,
+)
+from verifier_service.errors import ServiceError
+from verifier_service.schemas import (
+    Clerk,
+    ErrorBody,
+    ImageVerifyResponse,
+    ItemCode,
+    UseCause,
+    VerifyRequest,
+    VerifyResponse,
+)
+from verifier_service.settings import Settings
+from verifier_service.views import result_view
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["verify"])
+
+VERIFIERS: Final = ("window", "peer", "admin")
+# A photo with more codes than this is not a licence held up to a camera.
+MAX_CODES_PER_IMAGE: Final = 16
+# What the audit log takes for a holder code (an ID number or USCC is 18 characters) and a
+# licence identifier.
+_MAX_HOLDER_CODE: Final = 64
+_MAX_LICENCE_ID: Final = 500
+
+_IMAGE_CODES: Final = {
+    "no_code_found": "no_qr_code",
+    "not_an_image": "not_an_image",
+    "image_too_large": "image_too_large",
+}
+
+_ERRORS: Final[dict[int | str, dict[str, object]]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "invalid_json / not_an_image / no_qr_code / too_many_qr_codes / invalid_form"),
+        (401, "unauthenticated: no key, or an unknown or revoked one"),
+        (403, "forbidden: the key's role may not verify"),
+        (413, "body_too_large / image_too_large"),
+        (415, "unsupported_media_type"),
+        (422, "invalid_request: a field is missing or malformed (its path is given)"),
+        (429, "rate_limited: the key has spent its rate (see Retry-After)"),
+        (503, "audit_unavailable: the audit log cannot be written; nothing was acknowledged"),
+    )
+}
+
+_VERIFY_EXAMPLES: Final = {
+    "qr": Example(
+        summary="A QR text, as a scanner gun types it",
+        value={
+            "document": "EZZ1:NCFOXNMG2FDH.MHWEAPCGRQG/MQI%V73TUGL:D4*OVP36",
+            "use_cause": "办理食品经营许可变更",
+            "item_code": "11340000MB0143848N4000111017000",
+            "clerk": "王芳",
+        },
+    ),
+    "sealed": Example(
+        summary="A sealed licence (ezz/sealed/1) as a JSON object",
+        value={
+            "document": {
+                "format": "ezz/sealed/1",
+                "licence": {"format": "ezz/licence/1"},
+                "ses_signature": "MIIE…",
+            },
+            "use_cause": "核验营业执照",
+            "item_code": "11340000MB0143848N4000111017000",
+            "clerk": "王芳",
+        },
+    ),
+}
+
+
+def _require_clerk(caller: Caller, clerk: str | None) -> None:
+    """Window keys are shared by a counter: the record must say which clerk used one."""
+    if caller.role == "window" and clerk is None:
+        raise ServiceError(
+            "invalid_request",
+            "body.clerk: window callers must name the clerk",
+            errors=[{"path": "body.clerk", "message": "required for window keys"}],
+        )
+
+
+def _entry(
+    result: VerificationResult,
+    *,
+    action: str,
+    caller: Caller,
+    settings: Settings,
+    request_id: str,
+    use_cause: str,
+    item_code: str,
+    clerk: str | None,
+) -> AuditEntry:
+    """The audit record of one verification (the holder code goes in clear: the log keeps
+    only its keyed hash)."""
+    licence_id = holder_code = None
+    if result.licence is not None:
+        licence_id, holder_code = result.licence.licence_id, result.licence.holder.code
+    elif result.claims is not None:
+        licence_id, holder_code = result.claims.licence_id, result.claims.holder_code
+    return AuditEntry(
+        action=action,
+        caller_key_id=caller.key_id,
+        role=caller.role,
+        verdict=result.status.value,
+        request_id=request_id,
+        clerk=clerk,
+        # A peer speaks for its own region; windows and admins for this service's.
+        region=caller.region if caller.role == "peer" else settings.region,
+        licence_id=_storable(licence_id, _MAX_LICENCE_ID),
+        holder_code=_storable(holder_code, _MAX_HOLDER_CODE),
+        item_code=item_code,
+        use_cause=use_cause,
+        # Distinct codes: many rules may fail with the same reason.
+        reasons=tuple(dict.fromkeys(result.reasons)),
+    )
+
+
+def _storable(text: str | None, limit: int) -> str | None:
+    """``text`` if the audit log can keep it, else None.
+
+    Licence data reaches here only when its signature verified, but a trusted issuer may
+    still have signed an identifier no real one looks like (empty, huge, control
+    characters): the use is then recorded without it rather than not recorded at all.
+    """
+    if not text or len(text) > limit or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return None
+    return text
+
+
+def _document_bytes(document: str | dict[str, JsonValue]) -> bytes:
+    """The document as the bytes the verifier reads; text that is not valid Unicode
+    (a lone surrogate in JSON) is kept with replacement characters and simply fails."""
+    text = document if isinstance(document, str) else json.dumps(document, ensure_ascii=False)
+    return text.encode("utf-8", "replace")
+
+
+@router.post(
+    "/verify",
+    response_model=VerifyResponse,
+    responses=_ERRORS,
+    summary="Verify a QR text or a sealed licence",
+    dependencies=[Depends(require_json)],
+)
+def verify(
+    service: Annotated[Service, Depends(get_service)],
+    settings: SettingsDep,
+    caller: Annotated[Caller, Depends(require_roles(*VERIFIERS))],
+    request: Annotated[VerifyRequest, Body(openapi_examples=_VERIFY_EXAMPLES)],
+) -> dict[str, object]:
+    """Verify one licence: the text of its offline QR code (``EZZ1:…``) or a sealed
+    ``ezz/sealed/1`` document. The answer comes after the use is recorded in the audit log;
+    an invalid licence is a 200 whose result says FAILED and why."""
+    _require_clerk(caller, request.clerk)
+    request_id = uuid.uuid4().hex
+    document = _document_bytes(request.document)
+    result = service.verifier.verify(document)
+    entry = _entry(
+        result,
+        action="verify",
+        caller=caller,
+        settings=settings,
+        request_id=request_id,
+        use_cause=request.use_cause,
+        item_code=request.item_code,
+        clerk=request.clerk,
+    )
+    (seq,) = record_audit(service, [entry])
+    service.metrics.verifications.labels("verify", result.status.value).inc()
+    return {
+        "request_id": request_id,
+        "audit_seq": seq,
+        "result": result_view(
+            result,
+            document=document,
+            trust_store=service.verifier.trust_store,
+        ),
+    }
+
+
+@router.post(
+    IMAGE_ROUTE.removeprefix("/v1"),
+    response_model=ImageVerifyResponse,
+    responses=_ERRORS,
+    summary="Verify every QR code in a photo",
+    dependencies=[Depends(require_multipart)],
+    # One picture and a few short fields; anything more is refused while parsing (400).
+    form_limits={"max_files": 1, "max_fields": 8, "max_part_size": 4096},
+)
+def verify_image(
+    service: Annotated[Service, Depends(get_service)],
+    settings: SettingsDep,
+    caller: Annotated[Caller, Depends(require_roles(*VERIFIERS))],
+    file: Annotated[UploadFile, File(description="A photo or scan (PNG, JPEG, WebP, …)")],
+    use_cause: Annotated[UseCause, Form()],
+    item_code: Annotated[ItemCode, Form()],
+    clerk: Annotated[Clerk | None, Form()] = None,
+) -> dict[str, object]:
+    """Find every QR code in a photo (camera frame, scan, upload) and verify each, in reading
+    order; each is recorded in the audit log before the answer. 400 ``no_qr_code`` when the
+    picture holds none, ``not_an_image`` when it is not a picture."""
+    _require_clerk(caller, clerk)
+    limit = settings.max_image_bytes
+    data = file.file.read(limit + 1)
+    try:
+        texts = scan_image(data, max_bytes=limit)
+    except ImageError as exc:
+        raise ServiceError(_IMAGE_CODES.get(exc.reason, "not_an_image"), str(exc)) from None
+    if len(texts) > MAX_CODES_PER_IMAGE:
+        raise ServiceError(
+            "too_many_qr_codes",
+            f"the picture holds {len(texts)} QR codes, at most {MAX_CODES_PER_IMAGE} are read",
+        )
+    request_id = uuid.uuid4().hex
+    results = [service.verifier.verify_qr(text) for text in texts]
+    entries = [
+        _entry(
+            result,
+            action="verify_image",
+            caller=caller,
+            settings=settings,
+            request_id=request_id,
+            use_cause=use_cause,
+            item_code=item_code,
+            clerk=clerk,
+        )
+        for result in results
+    ]
+    seqs = record_audit(service, entries)
+    for result in results:
+        service.metrics.verifications.labels("verify_image", result.status.value).inc()
+    trust = service.verifier.trust_store
+    return {
+        "request_id": request_id,
+        "audit_seqs": seqs,
+        "results": [result_view(r, trust_store=trust) for r in results],
+    }

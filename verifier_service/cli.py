@@ -7,7 +7,7 @@ commands themselves then say what to install.
     ezz apikey create --data DIR --role window|peer|admin [--region CODE] [--name NAME]
     ezz apikey list   --data DIR [--json]
     ezz apikey revoke KEY_ID --data DIR
-    ezz audit verify  --data DIR                 exit 0 when the chain verifies, 1 when not
+    ezz audit verify  --data DIR [--checkpoint SEQ:HASH]   exit 0 when the chain holds, else 1
     ezz serve         --data DIR [--host 127.0.0.1] [--port 8000] [--workers N]
 
 Every command takes ``--database-url`` (default ``$EZZ_DATABASE_URL``, else the SQLite file
@@ -108,10 +108,20 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
+    checkpoint = None
+    if args.checkpoint is not None:
+        seq_text, _, digest = args.checkpoint.partition(":")
+        if not seq_text.isdigit() or len(digest) != 64:
+            print("ezz: --checkpoint must be SEQ:HASH, as audit verify prints it", file=sys.stderr)
+            return _EXIT_USAGE
+        checkpoint = (int(seq_text), digest)
     with _database(args) as db:
-        report = db.audit.verify_chain()
+        report = db.audit.verify_chain(checkpoint=checkpoint)
     if report.ok:
         print(f"audit chain OK: {report.records} records, head {report.head}")
+        if report.records:
+            # Kept outside the database, this lets a later check catch a rewritten tail.
+            print(f"checkpoint: {report.records}:{report.head}")
         return _EXIT_OK
     print(f"audit chain BROKEN: {report.records} records read, {len(report.problems)} problems")
     for problem in report.problems:
@@ -180,6 +190,12 @@ def add_service_commands(sub: argparse._SubParsersAction[Any]) -> None:
     audit = p.add_subparsers(dest="audit_command", required=True, parser_class=type(p))
     p = audit.add_parser("verify", help="check the hash chain: exit 0 if intact, 1 if not")
     common(p)
+    p.add_argument(
+        "--checkpoint",
+        metavar="SEQ:HASH",
+        help="a checkpoint printed by an earlier check and kept elsewhere: the record at SEQ "
+        "must still have HASH (catches a rewritten or removed tail)",
+    )
     p.set_defaults(func=_wrap(cmd_audit_verify))
 
     p = sub.add_parser("serve", help="run the verifier service (HTTP API and window page)")

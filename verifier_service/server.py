@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"window API key (kept in {Path(args.data) / 'service' / WINDOW_KEY_FILE}):")
     print(f"  {secret}")
-    print(f"window page: http://{args.host}:{args.port}/window", flush=True)
+    # The page reads the key from the fragment, which never reaches the server, and forgets
+    # it from the address bar at once.
+    print(f"window page: http://{args.host}:{args.port}/window#key={secret}", flush=True)
     return 0
 
 

@@ -128,6 +128,45 @@ def test_audit_verify_exits_1_and_names_the_broken_record(
     assert "BROKEN" in out and "seq 2: hash does not match" in out
 
 
+def _append(db: Database, n: int) -> None:
+    db.audit.append(
+        AuditEntry(
+            action="verify",
+            caller_key_id="k",
+            role="window",
+            clerk="李四",
+            verdict="PASSED",
+            request_id=f"r{n}",
+        )
+    )
+
+
+def test_a_checkpoint_catches_a_removed_or_rewritten_tail(
+    capsys: pytest.CaptureFixture[str], data: Path, url_args: list[str], service_db: Database
+) -> None:
+    """Deleting the last records leaves a valid chain; only a checkpoint kept elsewhere
+    shows that they are gone, or that the tail was rebuilt with fresh hashes."""
+    argv = ["audit", "verify", "--data", str(data), *url_args]
+    for n in range(4):
+        _append(service_db, n)
+    code, out, _ = ezz(capsys, *argv)
+    assert code == 0
+    checkpoint = out.strip().splitlines()[-1].removeprefix("checkpoint: ")
+    assert checkpoint.startswith("4:") and len(checkpoint) == 2 + 64
+    assert ezz(capsys, *argv, "--checkpoint", checkpoint)[0] == 0
+    with service_db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM ezz_audit WHERE seq >= 3"))
+    assert ezz(capsys, *argv)[0] == 0  # the shortened chain is still a chain
+    code, out, _ = ezz(capsys, *argv, "--checkpoint", checkpoint)
+    assert code == 1 and "seq 4: in the checkpoint but not in the log" in out
+    # Rewritten: the same number of records again, chained anew, but not the ones checked.
+    for n in range(10, 12):
+        _append(service_db, n)
+    code, out, _ = ezz(capsys, *argv, "--checkpoint", checkpoint)
+    assert code == 1 and "seq 4: hash differs from the checkpoint" in out
+    assert ezz(capsys, *argv, "--checkpoint", "4:nothex")[0] == 3
+
+
 def test_the_default_database_lives_under_data(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

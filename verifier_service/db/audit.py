@@ -13,8 +13,10 @@ Appends queue behind each other across processes and hosts (``BEGIN IMMEDIATE`` 
 advisory lock on PostgreSQL), so the chain never forks; :meth:`AuditLog.append` returns only
 after the record is committed.
 
-The chain shows tampering by anyone who cannot also rewrite every later record; keep a copy of
-a recent ``ChainReport.head`` elsewhere to also catch a rewritten or truncated tail.
+The chain shows tampering by anyone who cannot also rewrite every later record. To also catch a
+tail rewritten as a whole or cut off, keep a checkpoint — the seq and hash of a recent record,
+as ``ezz audit verify`` prints them — outside the database and check against it
+(``verify_chain(checkpoint=…)``, ``ezz audit verify --checkpoint SEQ:HASH``).
 """
 
 from __future__ import annotations
@@ -275,8 +277,19 @@ class AuditLog:
         with self._tx.read() as conn:
             return int(conn.execute(select(func.count()).select_from(tables.audit)).scalar_one())
 
-    def verify_chain(self) -> ChainReport:
-        """Re-check every record's hash and link, in seq order; say which seq fails and why."""
+    def verify_chain(self, checkpoint: tuple[int, str] | None = None) -> ChainReport:
+        """Re-check every record's hash and link, in seq order; say which seq fails and why.
+
+        ``checkpoint`` is a ``(seq, hash)`` taken from an earlier report and kept outside the
+        database: the record at that seq must still carry that hash. It catches what the
+        chain alone cannot — a tail rewritten as a whole, or removed.
+        """
+        if checkpoint is not None:
+            seq, digest = checkpoint
+            if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+                raise InputError("a checkpoint's seq must be a positive integer")
+            if not isinstance(digest, str) or len(digest) != 64:
+                raise InputError("a checkpoint's hash must be 64 hex characters")
         problems: list[str] = []
         expected_seq, prev_hash, records = 1, GENESIS_HASH, 0
         audit = tables.audit
@@ -316,7 +329,20 @@ class AuditLog:
                 else:
                     if computed != row["hash"]:
                         problems.append(f"seq {seq}: hash does not match the content (changed)")
+                if (
+                    checkpoint is not None
+                    and seq == checkpoint[0]
+                    and not hmac.compare_digest(str(row["hash"]), checkpoint[1].lower())
+                ):
+                    problems.append(
+                        f"seq {seq}: hash differs from the checkpoint (the chain was rewritten)"
+                    )
                 expected_seq, prev_hash = seq + 1, str(row["hash"])
+        if checkpoint is not None and checkpoint[0] >= expected_seq:
+            problems.append(
+                f"seq {checkpoint[0]}: in the checkpoint but not in the log (records removed "
+                f"from seq {expected_seq} on)"
+            )
         if len(problems) > _MAX_PROBLEMS:
             problems = [*problems[:_MAX_PROBLEMS], f"… and {len(problems) - _MAX_PROBLEMS} more"]
         return ChainReport(

@@ -214,6 +214,8 @@ class DemoDomain:
     status_samples: tuple[Sample, ...] = ()
     # Each region's trust list (signed by the region's root), by region code.
     trust_lists: Mapping[str, bytes] = field(default_factory=dict)
+    # Each region's 亮证 platform (EZT1 token signer): its key and certificate, by region code.
+    platforms: Mapping[str, tuple[PrivateKey, Certificate]] = field(default_factory=dict)
 
     def trust_store(self) -> TrustStore:
         """What a verifier of this domain trusts: both regions' roots and their signers."""
@@ -704,6 +706,7 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
 
     type_codes = {t.name: t.code for t in catalogue}
     trust_lists = {r.spec.code: _trust_list(r, now, type_codes) for r in regions}
+    platforms = {r.spec.code: _platform(r, now) for r in regions}
 
     # Samples whose verdict depends on the status lists and 安徽's rules.
     status_samples: list[Sample] = []
@@ -813,6 +816,7 @@ def build_demo(catalogue: Catalogue | None = None, *, now: datetime | None = Non
         rule_authorities=rule_authorities,
         status_samples=tuple(status_samples),
         trust_lists=trust_lists,
+        platforms=platforms,
     )
 
 
@@ -845,6 +849,24 @@ def _trust_list(region: Region, now: datetime, type_codes: Mapping[str, str]) ->
         seal_makers=[region.maker],
     )
     return sign_trust_list(trust_list, signer=region.root_key, certificate=region.root)
+
+
+def _platform(region: Region, now: datetime) -> tuple[PrivateKey, Certificate]:
+    """The region's 亮证 platform: the key that signs its EZT1 presentation tokens, certified
+    by the region's root."""
+    key = generate_private_key(SM2_SM3)
+    spec = region.spec
+    certificate = build_certificate(
+        subject=_name(f"{spec.name}电子证照亮证平台", province=spec.name),
+        subject_key=key.public_key,
+        issuer=region.root.subject,
+        issuer_signer=region.root_key,
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=365 * 5),
+        key_usage=("digitalSignature",),
+        issuer_key_id=region.root.subject_key_id,
+    )
+    return key, certificate
 
 
 def _publisher(region: Region) -> Authority:
@@ -1001,6 +1023,9 @@ def _files(domain: DemoDomain) -> Iterator[tuple[str, bytes]]:
                 yield f"trust/signers/{name}", cert.to_pem()
     for code, data in domain.trust_lists.items():
         yield f"trust/lists/{code}.cose", data
+    for code, (key, certificate) in domain.platforms.items():
+        yield f"platform/{code}/platform.pem", certificate.to_pem()
+        yield f"platform/{code}/platform.key.pem", key.to_pem()
     yield "untrusted/rogue-root.pem", domain.rogue_root.to_pem()
     yield from domain.documents.items()
     yield from _qr_files(domain)

@@ -203,6 +203,22 @@ REASONS: dict[str, Reason] = _reasons(
         "亮证码有效期过长",
         "the token's lifetime exceeds the permitted maximum",
     ),
+    # 亮证 resolution by a platform (the verifier service)
+    (
+        "licence_not_found",
+        "亮证码对应的证照不在证照库中",
+        "the code names no licence in the issuing platform's registry",
+    ),
+    (
+        "region_not_reachable",
+        "无法连接亮证码签发地区的平台",
+        "no platform is configured for the region that issued the code",
+    ),
+    (
+        "peer_unavailable",
+        "签发地区平台暂时无法响应",
+        "the issuing region's platform cannot answer now",
+    ),
 )
 
 

@@ -242,22 +242,19 @@ def require_multipart(request: Request) -> None:
 
 
 def record_audit(service: Service, entries: Iterable[AuditEntry]) -> list[int]:
-    """Append ``entries`` to the audit log, each durable before the next; their seqs.
+    """Append ``entries`` to the audit log together (all durable, or none); their seqs.
 
-    503 ``audit_unavailable`` if any append fails: a verification that is not recorded is
-    never acknowledged (entries appended before the failure stay; nothing was answered).
+    503 ``audit_unavailable`` if the append fails: a verification that is not recorded is
+    never acknowledged.
     """
-    seqs = []
-    for entry in entries:
-        try:
-            seqs.append(service.database.audit.append(entry).seq)
-        except StorageError as exc:
-            log.error("audit append failed, request refused: %s", exc)
-            raise ServiceError(
-                "audit_unavailable",
-                "the audit log cannot be written now; the request was not acknowledged",
-            ) from exc
-    return seqs
+    try:
+        return [record.seq for record in service.database.audit.append_all(entries)]
+    except StorageError as exc:
+        log.error("audit append failed, request refused: %s", exc)
+        raise ServiceError(
+            "audit_unavailable",
+            "the audit log cannot be written now; the request was not acknowledged",
+        ) from exc
 
 
 # --------------------------------------------------------------------------- body limits

@@ -45,7 +45,7 @@ ERROR_CODES: Final[Mapping[str, int]] = {
     "unsupported_media_type": 415,
     "invalid_request": 422,
     "rate_limited": 429,
-    "peer_unavailable": 502,
+    "peer_unavailable": 503,
     "audit_unavailable": 503,
     "not_configured": 503,
     "storage_unavailable": 503,

@@ -17,7 +17,7 @@ from ezhengzhao.clock import Clock, system_clock
 from verifier_service.dependencies import BodyLimitMiddleware, build_service
 from verifier_service.errors import install_error_handlers
 from verifier_service.metrics import MetricsMiddleware
-from verifier_service.routers import audit, health, lists, verify, window
+from verifier_service.routers import audit, health, lists, present, verify, window
 from verifier_service.settings import Settings, get_settings
 
 __all__ = ["create_app"]
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)
-    for module in (verify, lists, audit, health, window):
+    for module in (verify, present, lists, audit, health, window):
         app.include_router(module.router)
     return app
 

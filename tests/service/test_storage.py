@@ -22,6 +22,7 @@ from ezhengzhao.replay import ReplayCache
 from verifier_service.db import (
     GENESIS_HASH,
     AuditEntry,
+    AuditLog,
     AuditRecord,
     Database,
     StorageError,
@@ -362,6 +363,69 @@ def test_concurrent_appends_from_processes_form_one_chain(
     assert [r.seq for r in records] == list(range(1, workers * count + 2))
     expected = {"first"} | {f"w{w}-{k}" for w in range(workers) for k in range(count)}
     assert {r.request_id for r in records} == expected
+
+
+def test_threads_share_one_commit_and_each_gets_its_own_records(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one append is being written, those arriving queue and are then written together:
+    ten threads, two transactions — and every thread gets back exactly its own records."""
+    import threading
+
+    audit = db.audit
+    real_write = AuditLog._write
+    writes: list[int] = []
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_write(self: AuditLog, entries: Any) -> list[AuditRecord]:
+        batch = list(entries)
+        writes.append(len(batch))
+        if len(writes) == 1:
+            entered.set()
+            assert release.wait(30)
+        return real_write(self, batch)
+
+    monkeypatch.setattr(AuditLog, "_write", slow_write)
+    results: dict[int, list[AuditRecord]] = {}
+
+    def worker(n: int) -> None:
+        results[n] = audit.append_all(
+            [entry(n, request_id=f"t{n}-a"), entry(n, request_id=f"t{n}-b")]
+        )
+
+    first = threading.Thread(target=worker, args=(0,))
+    first.start()
+    assert entered.wait(30)
+    others = [threading.Thread(target=worker, args=(n,)) for n in range(1, 10)]
+    for t in others:
+        t.start()
+    while len(audit._queue) < 9:  # every other thread is queued behind the first write
+        threading.Event().wait(0.01)
+    release.set()
+    for t in [first, *others]:
+        t.join(30)
+    assert writes == [2, 18]
+    for n, records in results.items():
+        assert [r.request_id for r in records] == [f"t{n}-a", f"t{n}-b"]
+        assert records[1].seq == records[0].seq + 1  # a caller's entries stay together
+    assert sorted(r.seq for rs in results.values() for r in rs) == list(range(1, 21))
+    assert db.audit.verify_chain().ok
+
+
+def test_a_failed_group_commit_fails_every_caller_in_it_and_then_recovers(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audit = db.audit
+
+    def broken(self: AuditLog, entries: Any) -> list[AuditRecord]:
+        raise StorageError("the disk is full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(AuditLog, "_write", broken)
+        with pytest.raises(StorageError, match="disk is full"):
+            audit.append(entry(1))
+    assert audit.count() == 0
+    assert audit.append(entry(2)).seq == 1
 
 
 # -- API keys ----------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from verifier_service.dependencies import (
     require_roles,
 )
 from verifier_service.errors import ServiceError
+from verifier_service.routers.present import PresentationDep, is_token, resolve_token
 from verifier_service.schemas import (
     Clerk,
     ErrorBody,
@@ -179,11 +180,22 @@ def verify(
     settings: SettingsDep,
     caller: Annotated[Caller, Depends(require_roles(*VERIFIERS))],
     request: Annotated[VerifyRequest, Body(openapi_examples=_VERIFY_EXAMPLES)],
+    presentation: PresentationDep,
 ) -> dict[str, object]:
     """Verify one licence: the text of its offline QR code (``EZZ1:…``) or a sealed
     ``ezz/sealed/1`` document. The answer comes after the use is recorded in the audit log;
     an invalid licence is a 200 whose result says FAILED and why."""
     _require_clerk(caller, request.clerk)
+    if is_token(request.document):  # a 亮证 code (EZT1): resolved by its platform
+        assert isinstance(request.document, str)
+        return resolve_token(
+            presentation,
+            caller,
+            token=request.document,
+            use_cause=request.use_cause,
+            item_code=request.item_code,
+            clerk=request.clerk,
+        )
     request_id = uuid.uuid4().hex
     document = _document_bytes(request.document)
     result = service.verifier.verify(document)

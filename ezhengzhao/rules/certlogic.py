@@ -16,6 +16,10 @@ Two entry points:
 * :func:`validate` lists the format problems of an expression, with the messages of the
   specification's validation test suite.
 
+:func:`compile_expression` gives the form :func:`evaluate` runs, a :class:`CompiledExpression`,
+for an expression evaluated many times (a rule against many licences); :func:`evaluate` also
+keeps the compiled forms of the expression objects it saw last.
+
 Date-times only come from ``plusTime`` and ``dccDateOfBirth`` and are
 :class:`CertLogicDateTime` values (UTC milliseconds). Nothing here reads the machine clock:
 "now" is whatever the data says, e.g. ``external.validationClock``.
@@ -23,16 +27,21 @@ Date-times only come from ``plusTime`` and ``dccDateOfBirth`` and are
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable
 from functools import lru_cache
+from operator import ge, gt, le, lt
+from typing import Any
 
 from ezhengzhao.errors import CertLogicError
 
 __all__ = [
     "CertLogicDateTime",
     "CertLogicError",
+    "CompiledExpression",
+    "compile_expression",
     "evaluate",
     "is_falsy",
     "is_truthy",
@@ -270,78 +279,245 @@ def _strictly_equal(left: object, right: object, operator: str) -> bool:
 
 # ---------------------------------------------------------------------------------------------
 # Evaluation
+#
+# An expression is compiled once into nested closures, one per node, each taking the data and
+# returning the node's value; evaluating is then calling the root closure. Compiling moves the
+# work that depends only on the expression (dispatch on the operator, operand counts, constant
+# arguments, splitting var paths) out of the per-evaluation path. It checks nothing eagerly: a
+# malformed node compiles to a closure that raises the error the node would raise when reached,
+# so an operand that is never reached is still never checked.
 
 _Data = object
-_Operation = Callable[[list[object], _Data], object]
+_Node = Callable[[_Data], object]
 
+_Builder = Callable[[list[object], int], _Node]
 _PathStep = tuple[str, int | None]
 
-_path_cache: dict[str, tuple[_PathStep, ...]] = {}
+# Nodes nested deeper than this are compiled when first reached, so that compiling uses a
+# bounded stack and a deep branch that is never taken costs nothing (as in evaluation).
+_EAGER_DEPTH = 100
 
 
-def _path_steps(path: str) -> tuple[_PathStep, ...]:
-    """The fragments of a ``var`` path, each with its array index when it is an integer."""
-    steps = _path_cache.get(path)
-    if steps is None:
-        fragments = path.split(".")
-        if any(fragment == "" for fragment in fragments):
-            raise CertLogicError(f"data access path doesn't have a valid format: {path}")
-        steps = tuple(
-            (fragment, int(fragment) if fragment.isascii() and fragment.isdigit() else None)
-            for fragment in fragments
-        )
-        # Bounded: paths come from rules (a few hundred); data cannot grow it by much.
-        if len(_path_cache) < 10_000:
-            _path_cache[path] = steps
-    return steps
+def _raiser(message: str) -> _Node:
+    """A node that raises ``message`` when reached."""
+
+    def node(data: _Data) -> object:
+        raise CertLogicError(message)
+
+    return node
 
 
-def _var(path: object, data: _Data) -> object:
-    if type(path) is not str:
-        raise CertLogicError('not of the form { "var": "<path>" }')
-    if path == "":
-        return data
-    value = data
-    for fragment, index in _path_steps(path):
-        kind = type(value)
-        if kind is dict:
-            value = value.get(fragment)  # type: ignore[attr-defined]
-        elif kind is list:
-            if index is None or index >= len(value):  # type: ignore[arg-type]
-                return None
-            value = value[index]  # type: ignore[index]
-        else:  # null, and anything without fields: nothing to drill into
-            return None
-        if value is None:
-            return None
-    return value
+def _constant(value: object) -> _Node:
+    def node(data: _Data) -> object:
+        return value
+
+    return node
 
 
-def _eval(expr: object, data: _Data) -> object:
+def _literal(expr: object) -> tuple[bool, object]:
+    """(True, value) when ``expr`` is a literal string, integer or boolean; (False, None)."""
     kind = type(expr)
     if kind is str or kind is int or kind is bool:
-        return expr
+        return True, expr
+    if kind is float and expr.is_integer():  # type: ignore[attr-defined]
+        return True, int(expr)  # type: ignore[call-overload]
+    return False, None
+
+
+def _compile(expr: object, depth: int) -> _Node:
+    kind = type(expr)
+    if kind is str or kind is int or kind is bool:
+        return _constant(expr)
+    if depth > _EAGER_DEPTH and (kind is dict or kind is list):
+        return _lazy(expr)
     if kind is dict:
         if len(expr) != 1:  # type: ignore[arg-type]
-            raise CertLogicError(
+            return _raiser(
                 f"expression object must have exactly one key, but it has {len(expr)}"  # type: ignore[arg-type]
             )
         ((operator, operands),) = expr.items()  # type: ignore[attr-defined]
         if operator == "var":
-            return _var(operands, data)
+            return _compile_var(operands)
         if type(operands) is not list:
-            raise CertLogicError('operation not of the form { "<operator>": [ <values...> ] }')
-        operation = _OPERATIONS.get(operator)
-        if operation is None:
-            raise CertLogicError(f'unrecognised operator: "{operator}"')
-        return operation(operands, data)
+            return _raiser('operation not of the form { "<operator>": [ <values...> ] }')
+        build = _BUILDERS.get(operator)
+        if build is None:
+            return _raiser(f'unrecognised operator: "{operator}"')
+        try:
+            return build(operands, depth + 1)
+        except CertLogicError as exc:  # the operation's own form is wrong
+            return _raiser(str(exc))
     if kind is list:
-        return [_eval(item, data) for item in expr]  # type: ignore[attr-defined]
+        items = tuple(_compile(item, depth + 1) for item in expr)  # type: ignore[attr-defined]
+
+        def array(data: _Data) -> object:
+            return [item(data) for item in items]
+
+        return array
     if kind is float:
         if expr.is_integer():  # type: ignore[attr-defined]
-            return int(expr)  # type: ignore[call-overload]
-        raise CertLogicError(f"{_js_number(expr)} is a non-integer number")  # type: ignore[arg-type]
-    raise CertLogicError(f"invalid CertLogic expression: {expr!r}")
+            return _constant(int(expr))  # type: ignore[call-overload]
+        return _raiser(f"{_js_number(expr)} is a non-integer number")  # type: ignore[arg-type]
+    return _raiser(f"invalid CertLogic expression: {expr!r}")
+
+
+def _lazy(expr: object) -> _Node:
+    """A node compiling ``expr`` the first time it is reached."""
+    compiled: _Node | None = None
+
+    def node(data: _Data) -> object:
+        nonlocal compiled
+        if compiled is None:
+            compiled = _compile(expr, 0)
+        return compiled(data)
+
+    return node
+
+
+def _compile_all(operands: list[object], depth: int) -> tuple[_Node, ...]:
+    return tuple(_compile(operand, depth) for operand in operands)
+
+
+def _path_steps(path: str) -> tuple[_PathStep, ...]:
+    """The fragments of a ``var`` path, each with its array index when it is an integer."""
+    fragments = path.split(".")
+    if "" in fragments:
+        raise CertLogicError(f"data access path doesn't have a valid format: {path}")
+    return tuple(
+        (fragment, int(fragment) if fragment.isdigit() and fragment.isascii() else None)
+        for fragment in fragments
+    )
+
+
+# var nodes by path: they depend on nothing else, and rules repeat the same few paths.
+_var_nodes: dict[str, _Node] = {}
+
+
+def _compile_var(path: object) -> _Node:
+    if type(path) is not str:
+        return _raiser('not of the form { "var": "<path>" }')
+    if path == "":
+        return _identity
+    node = _var_nodes.get(path)
+    if node is None:
+        try:
+            node = _var_node(_path_steps(path))
+        except CertLogicError as exc:
+            node = _raiser(str(exc))
+        if len(_var_nodes) < 10_000:  # paths come from rules: a few hundred
+            _var_nodes[path] = node
+    return node
+
+
+def _identity(data: _Data) -> object:
+    return data
+
+
+def _var_node(steps: tuple[_PathStep, ...]) -> _Node:
+    """The node reading a var path; the shapes real rules use most are unrolled."""
+    # A fragment that is not an integer only drills into objects (an array has no such
+    # field); an integer one also indexes arrays. "payload.v.0.dt" is field, field, index,
+    # field.
+    shape = "".join("F" if index is None else "N" for _, index in steps)
+    names = [fragment for fragment, _ in steps]
+    if shape == "F":
+        return _var_f(names[0])
+    if shape == "FF":
+        return _var_ff(names[0], names[1])
+    if shape == "FFF":
+        return _var_fff(names[0], names[1], names[2])
+    if shape in ("FFN", "FFNF"):
+        return _var_ffn(names[0], names[1], names[2], steps[2][1], names[3:])  # type: ignore[arg-type]
+
+    def var(data: _Data) -> object:
+        value = data
+        for fragment, index in steps:
+            kind = type(value)
+            if kind is dict:
+                value = value.get(fragment)  # type: ignore[attr-defined]
+            elif kind is list:
+                if index is None or index >= len(value):  # type: ignore[arg-type]
+                    return None
+                value = value[index]  # type: ignore[index]
+            else:  # null, and anything without fields: nothing to drill into
+                return None
+            if value is None:
+                return None
+        return value
+
+    return var
+
+
+def _var_f(first: str) -> _Node:
+    def var_f(data: _Data) -> object:
+        return data.get(first) if type(data) is dict else None
+
+    return var_f
+
+
+def _var_ff(first: str, second: str) -> _Node:
+    def var_ff(data: _Data) -> object:
+        if type(data) is dict:
+            value = data.get(first)
+            if type(value) is dict:
+                return value.get(second)
+        return None
+
+    return var_ff
+
+
+def _var_fff(first: str, second: str, third: str) -> _Node:
+    def var_fff(data: _Data) -> object:
+        if type(data) is dict:
+            value = data.get(first)
+            if type(value) is dict:
+                value = value.get(second)
+                if type(value) is dict:
+                    return value.get(third)
+        return None
+
+    return var_fff
+
+
+def _var_ffn(first: str, second: str, third: str, index: int, rest: list[str]) -> _Node:
+    """Field, field, index and an optional last field ("payload.v.0", "payload.v.0.dt")."""
+    if not rest:
+
+        def var_ffn(data: _Data) -> object:
+            if type(data) is dict:
+                value: Any = data.get(first)
+                if type(value) is dict:
+                    value = value.get(second)
+                    kind = type(value)
+                    if kind is list:
+                        return value[index] if index < len(value) else None
+                    if kind is dict:
+                        return value.get(third)
+            return None
+
+        return var_ffn
+
+    (fourth,) = rest
+
+    def var_ffnf(data: _Data) -> object:
+        if type(data) is dict:
+            value: Any = data.get(first)
+            if type(value) is dict:
+                value = value.get(second)
+                kind = type(value)
+                if kind is list:
+                    if index >= len(value):
+                        return None
+                    value = value[index]
+                elif kind is dict:
+                    value = value.get(third)
+                else:
+                    return None
+                if type(value) is dict:
+                    return value.get(fourth)
+        return None
+
+    return var_ffnf
 
 
 def _arity(operator: str, operands: list[object], low: int, high: int) -> None:
@@ -360,38 +536,103 @@ def _arity(operator: str, operands: list[object], low: int, high: int) -> None:
     )
 
 
-def _op_if(operands: list[object], data: _Data) -> object:
+def _build_if(operands: list[object], depth: int) -> _Node:
     _arity("if", operands, 3, 3)
-    guard, then, else_ = operands
-    if _boolsiness(_eval(guard, data), "the guard of an if"):
-        return _eval(then, data)
-    return _eval(else_, data)
+    guard, then, else_ = _compile_all(operands, depth)
+    else_is_literal, else_value = _literal(operands[2])
+    if else_is_literal:  # {"if": [guard, <logic>, true]}: the usual shape of a rule
+
+        def if_literal_else(data: _Data) -> object:
+            value = guard(data)
+            if value is True:
+                return then(data)
+            if value is False or value is None:
+                return else_value
+            if _boolsiness(value, "the guard of an if"):
+                return then(data)
+            return else_value
+
+        return if_literal_else
+
+    def if_(data: _Data) -> object:
+        value = guard(data)
+        if value is True:
+            return then(data)
+        if value is False or value is None:
+            return else_(data)
+        if _boolsiness(value, "the guard of an if"):
+            return then(data)
+        return else_(data)
+
+    return if_
 
 
-def _op_and(operands: list[object], data: _Data) -> object:
+def _build_and(operands: list[object], depth: int) -> _Node:
     _arity("and", operands, 2, 1 << 30)
-    value: object = None
-    for operand in operands:
-        value = _eval(operand, data)
-        if not _boolsiness(value, 'an operand of "and"'):
-            return value
-    return value
+    nodes = _compile_all(operands, depth)
+
+    def and_(data: _Data) -> object:
+        value: object = None
+        for node in nodes:
+            value = node(data)
+            if value is True:
+                continue
+            if value is False or value is None:
+                return value
+            if not _boolsiness(value, 'an operand of "and"'):
+                return value
+        return value
+
+    return and_
 
 
-def _op_not(operands: list[object], data: _Data) -> object:
+def _build_not(operands: list[object], depth: int) -> _Node:
     _arity("!", operands, 1, 1)
-    return not _boolsiness(_eval(operands[0], data), 'the operand of "!"')
+    (operand,) = _compile_all(operands, depth)
+
+    def not_(data: _Data) -> object:
+        value = operand(data)
+        if value is True:
+            return False
+        if value is False or value is None:
+            return True
+        return not _boolsiness(value, 'the operand of "!"')
+
+    return not_
 
 
-def _op_equal(operands: list[object], data: _Data) -> object:
+def _build_equal(operands: list[object], depth: int) -> _Node:
     _arity("===", operands, 2, 2)
-    return _strictly_equal(_eval(operands[0], data), _eval(operands[1], data), "===")
+    left, right = _compile_all(operands, depth)
+    right_is_literal, right_value = _literal(operands[1])
+    left_is_literal, left_value = _literal(operands[0])
+    if right_is_literal and type(right_value) in (str, int):
+        return _equal_literal(left, right_value)
+    if left_is_literal and type(left_value) in (str, int):
+        return _equal_literal(right, left_value)
+
+    def equal(data: _Data) -> object:
+        return _strictly_equal(left(data), right(data), "===")
+
+    return equal
 
 
-def _op_in(operands: list[object], data: _Data) -> object:
-    _arity("in", operands, 2, 2)
-    needle = _eval(operands[0], data)
-    haystack = _eval(operands[1], data)
+def _equal_literal(other: _Node, literal: object) -> _Node:
+    """``===`` against a string or integer literal (operands are symmetric and side-effect free)."""
+    kind = type(literal)
+
+    def equal_literal(data: _Data) -> object:
+        # An operand of the literal's own type compares with ==; anything else takes the
+        # general path, with its own errors and number rules.
+        found = other(data)
+        if type(found) is kind:
+            return found == literal
+        return _strictly_equal(found, literal, "===")
+
+    return equal_literal
+
+
+def _in(needle: object, haystack: object) -> bool:
     if type(haystack) is not list:
         raise CertLogicError('the right-hand side of an "in" operation must be an array')
     kind = type(needle)
@@ -409,131 +650,316 @@ def _op_in(operands: list[object], data: _Data) -> object:
     )
 
 
-def _op_plus(operands: list[object], data: _Data) -> object:
+def _build_in(operands: list[object], depth: int) -> _Node:
+    _arity("in", operands, 2, 2)
+    needle, haystack = _compile_all(operands, depth)
+    items = operands[1]
+    if type(items) is list and all(type(item) is str for item in items):
+        # A literal array of strings (a list of codes): a set answers for a string needle, and
+        # a needle of any other primitive type equals none of them.
+        strings = frozenset(items)
+
+        def in_strings(data: _Data) -> object:
+            value = needle(data)
+            if type(value) is str:
+                return value in strings
+            return _in(value, [])
+
+        return in_strings
+
+    def in_(data: _Data) -> object:
+        return _in(needle(data), haystack(data))
+
+    return in_
+
+
+def _build_plus(operands: list[object], depth: int) -> _Node:
     _arity("+", operands, 2, 2)
-    left = _eval(operands[0], data)
-    right = _eval(operands[1], data)
-    if not (_is_int(left) and _is_int(right)):
-        raise CertLogicError('operands of "+" must both be integers')
-    return int(left) + int(right)  # type: ignore[call-overload]
+    left_node, right_node = _compile_all(operands, depth)
+
+    def plus(data: _Data) -> object:
+        left = left_node(data)
+        right = right_node(data)
+        if not (_is_int(left) and _is_int(right)):
+            raise CertLogicError('operands of "+" must both be integers')
+        return int(left) + int(right)  # type: ignore[call-overload]
+
+    return plus
 
 
-def _integer_comparison(
-    operator: str, test: Callable[[int, int], bool]
-) -> Callable[[list[object], _Data], object]:
-    def operation(operands: list[object], data: _Data) -> object:
+def _integer_comparison(operator: str, test: Callable[[Any, Any], bool]) -> _Builder:
+    def build(operands: list[object], depth: int) -> _Node:
         _arity(operator, operands, 2, 3)
-        values = [_eval(operand, data) for operand in operands]
-        for value in values:
-            if not _is_int(value):
-                raise CertLogicError(
-                    f'all operands of "{operator}" must be integers, got {value!r}'
-                )
-        if len(values) == 2:
-            return test(values[0], values[1])  # type: ignore[arg-type]
-        return test(values[0], values[1]) and test(values[1], values[2])  # type: ignore[arg-type]
+        nodes = _compile_all(operands, depth)
 
-    return operation
+        def check(values: tuple[object, ...]) -> None:
+            for value in values:
+                if not _is_int(value):
+                    raise CertLogicError(
+                        f'all operands of "{operator}" must be integers, got {value!r}'
+                    )
 
+        if len(nodes) == 2:
+            first, second = nodes
 
-def _date_time_comparison(
-    operator: str, test: Callable[[int, int], bool]
-) -> Callable[[list[object], _Data], object]:
-    def operation(operands: list[object], data: _Data) -> object:
-        _arity(operator, operands, 2, 3)
-        instants = []
-        for operand in operands:
-            value = _eval(operand, data)
-            if type(value) is not CertLogicDateTime:
-                raise CertLogicError(
-                    f'all operands of "{operator}" must be date-times, got {value!r}'
-                )
-            instants.append(value.epoch_ms)
-        if len(instants) == 2:
-            return test(instants[0], instants[1])
-        return test(instants[0], instants[1]) and test(instants[1], instants[2])
+            def compare2(data: _Data) -> object:
+                a = first(data)
+                b = second(data)
+                if type(a) is not int or type(b) is not int:
+                    check((a, b))
+                return test(a, b)
 
-    return operation
+            return compare2
+
+        def compare3(data: _Data) -> object:
+            values = tuple(node(data) for node in nodes)
+            check(values)
+            return test(values[0], values[1]) and test(values[1], values[2])
+
+        return compare3
+
+    return build
 
 
-def _op_plus_time(operands: list[object], data: _Data) -> object:
+def _plus_time_form(operands: list[object]) -> tuple[int, str]:
+    """The amount and unit of a plusTime operation; CertLogicError if its form is wrong."""
     _arity("plusTime", operands, 3, 3)
-    date_operand, amount, unit = operands
+    _, amount, unit = operands
     if not _is_int(amount):
         raise CertLogicError(f'"amount" argument (#2) of "plusTime" must be an integer: {amount!r}')
     if unit not in _TIME_UNITS:
         raise CertLogicError(
             f'"unit" argument (#3) of "plusTime" must be one of {", ".join(_TIME_UNITS)}: {unit!r}'
         )
-    text = _eval(date_operand, data)
-    if type(text) is not str:
-        raise CertLogicError(f'date argument of "plusTime" must be a string, got {text!r}')
-    return CertLogicDateTime(_plus_time(_parse_date_time(text), int(amount), unit))  # type: ignore[call-overload]
+    return int(amount), unit  # type: ignore[call-overload]
 
 
-def _op_reduce(operands: list[object], data: _Data) -> object:
+def _plus_time_epoch(operands: list[object], depth: int) -> Callable[[_Data], int]:
+    """A node giving the epoch milliseconds of a well-formed plusTime operation."""
+    amount, unit = _plus_time_form(operands)
+    date = _compile(operands[0], depth)
+
+    def parse(data: _Data) -> int:
+        text = date(data)
+        if type(text) is not str:
+            raise CertLogicError(f'date argument of "plusTime" must be a string, got {text!r}')
+        return _parse_date_time(text)
+
+    if unit in ("day", "hour") or amount == 0:
+        # A fixed number of milliseconds; parsed dates are years 0000–9999, so no result
+        # leaves the date-time range.
+        delta = amount * (_MS_PER_DAY if unit == "day" else _MS_PER_HOUR)
+
+        def fixed(data: _Data) -> int:
+            return _checked_epoch(parse(data) + delta)
+
+        return fixed
+
+    def calendar(data: _Data) -> int:
+        return _checked_epoch(_plus_time(parse(data), amount, unit))
+
+    return calendar
+
+
+def _checked_epoch(epoch_ms: int) -> int:
+    if not -_MAX_EPOCH_MS <= epoch_ms <= _MAX_EPOCH_MS:
+        raise CertLogicError(f"date-time out of range: {epoch_ms} ms from the epoch")
+    return epoch_ms
+
+
+def _build_plus_time(operands: list[object], depth: int) -> _Node:
+    epoch = _plus_time_epoch(operands, depth)
+
+    def plus_time(data: _Data) -> object:
+        return CertLogicDateTime(epoch(data))
+
+    return plus_time
+
+
+def _date_time_operand(operator: str, operand: object, depth: int) -> Callable[[_Data], int]:
+    """A node giving the epoch milliseconds of a date-time comparison's operand."""
+    if type(operand) is dict and len(operand) == 1 and type(operand.get("plusTime")) is list:
+        # Always a date-time (or an error): its milliseconds without the wrapper object.
+        with contextlib.suppress(CertLogicError):  # a malformed one raises when reached
+            return _plus_time_epoch(operand["plusTime"], depth + 1)
+    node = _compile(operand, depth)
+
+    def instant(data: _Data) -> int:
+        value = node(data)
+        if type(value) is not CertLogicDateTime:
+            raise CertLogicError(f'all operands of "{operator}" must be date-times, got {value!r}')
+        return value.epoch_ms
+
+    return instant
+
+
+def _date_time_comparison(operator: str, test: Callable[[int, int], bool]) -> _Builder:
+    def build(operands: list[object], depth: int) -> _Node:
+        _arity(operator, operands, 2, 3)
+        nodes = tuple(_date_time_operand(operator, operand, depth) for operand in operands)
+        if len(nodes) == 2:
+            first, second = nodes
+
+            def compare2(data: _Data) -> object:
+                return test(first(data), second(data))
+
+            return compare2
+
+        first, second, third = nodes
+
+        def compare3(data: _Data) -> object:
+            a, b, c = first(data), second(data), third(data)
+            return test(a, b) and test(b, c)
+
+        return compare3
+
+    return build
+
+
+def _build_reduce(operands: list[object], depth: int) -> _Node:
     _arity("reduce", operands, 3, 3)
-    operand, lambda_, initial = operands
-    items = _eval(operand, data)
-    accumulator = _eval(initial, data)
-    if items is None:
+    operand, lambda_, initial = _compile_all(operands, depth)
+
+    def reduce(data: _Data) -> object:
+        items = operand(data)
+        accumulator = initial(data)
+        if items is None:
+            return accumulator
+        if type(items) is not list:
+            raise CertLogicError(f"operand of reduce evaluated to a non-null non-array: {items!r}")
+        for current in items:
+            accumulator = lambda_({"accumulator": accumulator, "current": current})
         return accumulator
-    if type(items) is not list:
-        raise CertLogicError(f"operand of reduce evaluated to a non-null non-array: {items!r}")
-    for current in items:
-        accumulator = _eval(lambda_, {"accumulator": accumulator, "current": current})
-    return accumulator
+
+    return reduce
 
 
-def _op_extract_from_uvci(operands: list[object], data: _Data) -> object:
+def _build_extract_from_uvci(operands: list[object], depth: int) -> _Node:
     _arity("extractFromUVCI", operands, 2, 2)
-    operand, index = operands
+    index = operands[1]
     if not _is_int(index):
         raise CertLogicError(
             f'"index" argument (#2) of "extractFromUVCI" must be an integer: {index!r}'
         )
-    uvci = _eval(operand, data)
-    if uvci is None:
-        return None
-    if type(uvci) is not str:
-        raise CertLogicError(
-            f'"UVCI" argument (#1) of "extractFromUVCI" must be a string or null, got {uvci!r}'
-        )
+    operand = _compile(operands[0], depth)
     position = int(index)  # type: ignore[call-overload]
-    if position < 0:
-        return None
-    fragments = _UVCI_SEPARATORS.split(uvci.removeprefix("URN:UVCI:"))
-    return fragments[position] if position < len(fragments) else None
+
+    def extract(data: _Data) -> object:
+        uvci = operand(data)
+        if uvci is None:
+            return None
+        if type(uvci) is not str:
+            raise CertLogicError(
+                f'"UVCI" argument (#1) of "extractFromUVCI" must be a string or null, got {uvci!r}'
+            )
+        if position < 0:
+            return None
+        fragments = _UVCI_SEPARATORS.split(uvci.removeprefix("URN:UVCI:"))
+        return fragments[position] if position < len(fragments) else None
+
+    return extract
 
 
-def _op_dcc_date_of_birth(operands: list[object], data: _Data) -> object:
+def _build_dcc_date_of_birth(operands: list[object], depth: int) -> _Node:
     _arity("dccDateOfBirth", operands, 1, 1)
-    text = _eval(operands[0], data)
-    if type(text) is not str:
-        raise CertLogicError(f'operand of "dccDateOfBirth" must be a string, got {text!r}')
-    return CertLogicDateTime(_parse_date_of_birth(text))
+    operand = _compile(operands[0], depth)
+
+    def date_of_birth(data: _Data) -> object:
+        text = operand(data)
+        if type(text) is not str:
+            raise CertLogicError(f'operand of "dccDateOfBirth" must be a string, got {text!r}')
+        return CertLogicDateTime(_parse_date_of_birth(text))
+
+    return date_of_birth
 
 
-_OPERATIONS: dict[str, _Operation] = {
-    "if": _op_if,
-    "and": _op_and,
-    "!": _op_not,
-    "===": _op_equal,
-    "in": _op_in,
-    "+": _op_plus,
-    "<": _integer_comparison("<", lambda a, b: a < b),
-    ">": _integer_comparison(">", lambda a, b: a > b),
-    "<=": _integer_comparison("<=", lambda a, b: a <= b),
-    ">=": _integer_comparison(">=", lambda a, b: a >= b),
-    "after": _date_time_comparison("after", lambda a, b: a > b),
-    "before": _date_time_comparison("before", lambda a, b: a < b),
-    "not-after": _date_time_comparison("not-after", lambda a, b: a <= b),
-    "not-before": _date_time_comparison("not-before", lambda a, b: a >= b),
-    "plusTime": _op_plus_time,
-    "reduce": _op_reduce,
-    "extractFromUVCI": _op_extract_from_uvci,
-    "dccDateOfBirth": _op_dcc_date_of_birth,
+_BUILDERS: dict[str, _Builder] = {
+    "if": _build_if,
+    "and": _build_and,
+    "!": _build_not,
+    "===": _build_equal,
+    "in": _build_in,
+    "+": _build_plus,
+    "<": _integer_comparison("<", lt),
+    ">": _integer_comparison(">", gt),
+    "<=": _integer_comparison("<=", le),
+    ">=": _integer_comparison(">=", ge),
+    "after": _date_time_comparison("after", gt),
+    "before": _date_time_comparison("before", lt),
+    "not-after": _date_time_comparison("not-after", le),
+    "not-before": _date_time_comparison("not-before", ge),
+    "plusTime": _build_plus_time,
+    "reduce": _build_reduce,
+    "extractFromUVCI": _build_extract_from_uvci,
+    "dccDateOfBirth": _build_dcc_date_of_birth,
 }
+
+
+_TOO_DEEP = "CertLogic expression nested too deeply"
+
+
+class CompiledExpression:
+    """A CertLogic expression compiled once for evaluation against many data.
+
+    Holds the expression it was compiled from: the compiled form reflects the expression as it
+    was then, so the expression must not be modified afterwards. Evaluating is exactly
+    :func:`evaluate`: same values, same errors, raised at the same points.
+    """
+
+    __slots__ = ("_node", "expression")
+
+    expression: object
+
+    def __init__(self, expression: object) -> None:
+        self.expression = expression
+        self._node = _compile_root(expression)
+
+    def evaluate(self, data: object) -> object:
+        """The value of the expression for ``data`` (see :func:`evaluate`)."""
+        try:
+            return self._node(data)
+        except RecursionError:
+            # A hostile or runaway nesting depth is an invalid expression, not a crash.
+            raise CertLogicError(_TOO_DEEP) from None
+
+    def __reduce__(self) -> tuple[object, tuple[object]]:
+        # The closures do not pickle; the expression does, and compiles again.
+        return CompiledExpression, (self.expression,)
+
+    def __repr__(self) -> str:
+        return f"CompiledExpression({self.expression!r})"
+
+
+def _compile_root(expression: object) -> _Node:
+    try:
+        return _compile(expression, 0)
+    except RecursionError:  # only when called on an already deep stack: nesting is bounded
+        raise CertLogicError(_TOO_DEEP) from None
+
+
+def compile_expression(expression: object) -> CompiledExpression:
+    """``expression`` compiled for repeated evaluation.
+
+    A malformed expression compiles too: its errors surface when, and only if, evaluation
+    reaches them, as with :func:`evaluate`.
+    """
+    return CompiledExpression(expression)
+
+
+# The compiled forms of the expressions :func:`evaluate` saw last, by identity. Each entry holds
+# its expression, so an id cannot be reused by another object while it is cached.
+_COMPILED_LIMIT = 1024
+_compiled: dict[int, tuple[object, _Node]] = {}
+
+
+def _compiled_node(expression: object) -> _Node:
+    node = _compile_root(expression)
+    if len(_compiled) >= _COMPILED_LIMIT:
+        # Oldest first; another thread may have evicted it already.
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+            del _compiled[next(iter(_compiled))]
+    _compiled[id(expression)] = (expression, node)
+    return node
 
 
 def evaluate(expression: object, data: object) -> object:
@@ -543,12 +969,25 @@ def evaluate(expression: object, data: object) -> object:
     Raises :class:`CertLogicError` for an invalid expression or an evaluation error (unknown
     operation, wrong number of operands, a ``var`` path that is not a string, an unparsable
     date, an operand of the wrong type, a guard neither truthy nor falsy...).
+
+    An object or array expression is compiled on first use and its compiled form reused while
+    the same object comes back (the last 1,024 kept): do not modify an expression in place
+    after evaluating it — build a new one, or compile it with :func:`compile_expression`.
     """
+    kind = type(expression)
+    if kind is dict or kind is list:
+        entry = _compiled.get(id(expression))
+        if entry is not None and entry[0] is expression:
+            node = entry[1]
+        else:
+            node = _compiled_node(expression)
+    else:  # a literal: nothing worth keeping
+        node = _compile_root(expression)
     try:
-        return _eval(expression, data)
+        return node(data)
     except RecursionError:
         # A hostile or runaway nesting depth is an invalid expression, not a crash.
-        raise CertLogicError("CertLogic expression nested too deeply") from None
+        raise CertLogicError(_TOO_DEEP) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -719,4 +1158,4 @@ def validate(expression: object) -> list[str]:
     try:
         return [message for _, message in _issues(expression)]
     except RecursionError:
-        return ["CertLogic expression nested too deeply"]
+        return [_TOO_DEEP]

@@ -312,6 +312,10 @@ class Rule:
     valid_to: datetime
     affected_fields: tuple[str, ...]
     logic: object = field(hash=False)
+    # ``logic`` compiled once: a rule is evaluated against many licences.
+    compiled: certlogic.CompiledExpression = field(
+        init=False, repr=False, compare=False, hash=False
+    )
 
     def __post_init__(self) -> None:
         if not all(isinstance(d, Description) for d in self.description):
@@ -321,6 +325,7 @@ class Rule:
             if not isinstance(moment, datetime) or moment.utcoffset() is None:
                 raise _malformed(name, "must be a timezone-aware datetime")
         _check_rule_json(self.to_json(), "")
+        object.__setattr__(self, "compiled", certlogic.compile_expression(self.logic))
 
     @property
     def version_key(self) -> tuple[int, int, int]:
@@ -855,7 +860,7 @@ def evaluate_rules(
         if not isinstance(rule, Rule):
             raise TypeError("rules must be Rule values")
         try:
-            result = certlogic.evaluate(rule.logic, data)
+            result = rule.compiled.evaluate(data)
         except CertLogicError as exc:
             outcomes.append(RuleOutcome(rule, None, f"CertLogic error: {exc}"))
             continue

@@ -105,6 +105,12 @@ def _write_spec(pki: Pki, name: str, spec: dict[str, object]) -> str:
     return str(path)
 
 
+def _sign_list(pki: Pki, spec: str, out: str) -> int:
+    """``ezz trust sign`` with the anchor's key; the exit code."""
+    key, cert = pki.path("anchor.key.pem"), pki.path("anchor.pem")
+    return main(["trust", "sign", spec, "--key", key, "--cert", cert, "--out", out])
+
+
 # ---------------------------------------------------------------- ezz trust
 
 
@@ -193,22 +199,7 @@ def test_trust_inspect_refuses_the_wrong_anchor_and_a_rollback(
 ) -> None:
     for sequence in (1, 2):
         spec = _write_spec(pki, f"rb{sequence}.json", _spec(pki, sequence=sequence))
-        assert (
-            main(
-                [
-                    "trust",
-                    "sign",
-                    spec,
-                    "--key",
-                    pki.path("anchor.key.pem"),
-                    "--cert",
-                    pki.path("anchor.pem"),
-                    "--out",
-                    pki.path(f"rb{sequence}.cose"),
-                ]
-            )
-            == 0
-        )
+        assert _sign_list(pki, spec, pki.path(f"rb{sequence}.cose")) == 0
     capsys.readouterr()
     code, out, _ = run(
         capsys, "trust", "inspect", pki.path("rb1.cose"), "--anchor", pki.path("signer.pem")
@@ -231,22 +222,7 @@ def test_trust_inspect_refuses_the_wrong_anchor_and_a_rollback(
 
 def test_trust_inspect_says_stale(capsys: pytest.CaptureFixture[str], pki: Pki) -> None:
     spec = _write_spec(pki, "stale.json", _spec(pki))
-    assert (
-        main(
-            [
-                "trust",
-                "sign",
-                spec,
-                "--key",
-                pki.path("anchor.key.pem"),
-                "--cert",
-                pki.path("anchor.pem"),
-                "--out",
-                pki.path("stale.cose"),
-            ]
-        )
-        == 0
-    )
+    assert _sign_list(pki, spec, pki.path("stale.cose")) == 0
     capsys.readouterr()
     later = (datetime.now(UTC) + timedelta(days=40)).isoformat()
     code, out, _ = run(

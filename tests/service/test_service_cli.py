@@ -101,34 +101,7 @@ def test_apikey_create_refuses_a_peer_without_region(
     assert service_db.api_keys.list() == []
 
 
-def test_audit_verify_exits_1_and_names_the_broken_record(
-    capsys: pytest.CaptureFixture[str], data: Path, url_args: list[str], service_db: Database
-) -> None:
-    argv = ["audit", "verify", "--data", str(data), *url_args]
-    code, out, _ = ezz(capsys, *argv)
-    assert (code, "OK: 0 records" in out) == (0, True)
-    for n in range(3):
-        service_db.audit.append(
-            AuditEntry(
-                action="verify",
-                caller_key_id="k",
-                role="window",
-                clerk="李四",
-                verdict="PASSED",
-                request_id=f"r{n}",
-                holder_code="11010519491231002X",
-            )
-        )
-    code, out, _ = ezz(capsys, *argv)
-    assert code == 0 and "OK: 3 records" in out
-    with service_db.engine.begin() as conn:
-        conn.execute(text("UPDATE ezz_audit SET clerk = '王五' WHERE seq = 2"))
-    code, out, _ = ezz(capsys, *argv)
-    assert code == 1
-    assert "BROKEN" in out and "seq 2: hash does not match" in out
-
-
-def _append(db: Database, n: int) -> None:
+def _append(db: Database, n: int, holder_code: str | None = None) -> None:
     db.audit.append(
         AuditEntry(
             action="verify",
@@ -137,8 +110,26 @@ def _append(db: Database, n: int) -> None:
             clerk="李四",
             verdict="PASSED",
             request_id=f"r{n}",
+            holder_code=holder_code,
         )
     )
+
+
+def test_audit_verify_exits_1_and_names_the_broken_record(
+    capsys: pytest.CaptureFixture[str], data: Path, url_args: list[str], service_db: Database
+) -> None:
+    argv = ["audit", "verify", "--data", str(data), *url_args]
+    code, out, _ = ezz(capsys, *argv)
+    assert (code, "OK: 0 records" in out) == (0, True)
+    for n in range(3):
+        _append(service_db, n, holder_code="11010519491231002X")
+    code, out, _ = ezz(capsys, *argv)
+    assert code == 0 and "OK: 3 records" in out
+    with service_db.engine.begin() as conn:
+        conn.execute(text("UPDATE ezz_audit SET clerk = '王五' WHERE seq = 2"))
+    code, out, _ = ezz(capsys, *argv)
+    assert code == 1
+    assert "BROKEN" in out and "seq 2: hash does not match" in out
 
 
 def test_a_checkpoint_catches_a_removed_or_rewritten_tail(

@@ -491,3 +491,51 @@ def test_validate_accepts_every_operation() -> None:
     assert validate({"reduce": [[], {"var": "accumulator"}, 0]}) == []
     assert validate({"extractFromUVCI": ["URN:UVCI:01", 1]}) == []
     assert validate({"===": [{"var": ""}, 2.0]}) == []
+
+
+# --- the compiled form -----------------------------------------------------------------------
+
+_DATA = {"payload": {"v": [{"dt": "2026-06-01", "mp": "EU/1/20/1528"}]}, "n": 3}
+_EXPRESSIONS: list[Any] = [
+    {"var": "payload.v.0.dt"},
+    {"if": [{"var": "payload.v.0"}, {"===": [{"var": "n"}, 3]}, True]},
+    {"in": [{"var": "payload.v.0.mp"}, ["EU/1/20/1528", "EU/1/20/1507"]]},
+    {
+        "before": [
+            {"plusTime": [{"var": "payload.v.0.dt"}, 1, "day"]},
+            {"plusTime": ["2026-06-03", 0, "day"]},
+        ]
+    },
+    {"reduce": [[1, 2, 3], {"+": [{"var": "accumulator"}, {"var": "current"}]}, 0]},
+    {"and": [{"var": "n"}, {"!": [{"var": "missing"}]}]},
+]
+
+
+@pytest.mark.parametrize("expression", _EXPRESSIONS)
+def test_a_compiled_expression_gives_what_evaluate_gives(expression: Any) -> None:
+    import copy
+    import pickle
+
+    from ezhengzhao.rules.certlogic import compile_expression
+
+    expected = evaluate(copy.deepcopy(expression), _DATA)
+    compiled = compile_expression(expression)
+    assert compiled.evaluate(_DATA) == expected
+    assert compiled.evaluate(_DATA) == expected  # reusable
+    assert pickle.loads(pickle.dumps(compiled)).evaluate(_DATA) == expected
+
+
+def test_errors_of_a_compiled_expression_surface_only_where_evaluation_reaches() -> None:
+    from ezhengzhao.rules.certlogic import compile_expression
+
+    compiled = compile_expression({"if": [{"var": "n"}, 1, {"no-such-operator": []}]})
+    assert compiled.evaluate({"n": 1}) == 1
+    with pytest.raises(CertLogicError):
+        compiled.evaluate({"n": 0})
+
+
+def test_evaluate_sees_a_new_expression_object_with_other_content() -> None:
+    """Compiled forms are remembered by object: another object, even at a reused address,
+    is compiled anew."""
+    for n in range(3000):  # more than the cache holds, so entries are dropped and ids reused
+        assert evaluate({"+": [{"var": "n"}, n]}, {"n": 1}) == n + 1

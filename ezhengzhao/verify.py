@@ -35,7 +35,6 @@ authority: in steady state a verification costs one signature check.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import threading
 from collections.abc import Hashable, Mapping
@@ -170,7 +169,7 @@ class Verifier:
         self._region = region
         self._skew = clock_skew
         self._certs: _BoundedCache[bytes, Certificate] = _BoundedCache(cache_size)
-        self._seals: _BoundedCache[bytes, Seal] = _BoundedCache(cache_size)
+        self._seals: _BoundedCache[tuple[int, bytes, bytes], Seal] = _BoundedCache(cache_size)
         self._verified_seals: set[Seal] = set()
         self._cache_size = cache_size
         self._trust_lock = threading.Lock()
@@ -339,12 +338,14 @@ class Verifier:
         return cert
 
     def _seal(self, der: bytes) -> Seal:
-        """The parsed seal, remembered by the digest of its DER."""
-        digest = hashlib.sha256(der).digest()
-        seal = self._seals.get(digest)
-        if seal is None:
+        """The parsed seal, remembered by its DER."""
+        # Looked up by length and ends, then compared whole: a byte comparison of the seal
+        # (several KB with its picture) is cheaper than hashing it.
+        key = (len(der), der[:64], der[-64:])
+        seal = self._seals.get(key)
+        if seal is None or seal.der != der:
             seal = parse_seal(der)
-            self._seals.put(digest, seal)
+            self._seals.put(key, seal)
         return seal
 
     def _seal_signature_ok(self, seal: Seal) -> None:
@@ -380,6 +381,12 @@ class Verifier:
         )
 
 
+_PASSED: Final = CheckStatus.PASSED
+# Check is a frozen value; a pass carries no detail, so one instance per check name serves
+# every verification (building a frozen dataclass costs more than most checks themselves).
+_PASSED_CHECKS: dict[str, Check] = {}
+
+
 class _Checks:
     """The checks common to every kind of verification; one instance per call."""
 
@@ -391,7 +398,19 @@ class _Checks:
         self.entry: TrustListEntry | None = None
 
     def add(self, name: str, status: CheckStatus, reason: str = "ok", detail: str = "") -> None:
-        self.checks.append(Check(name, status, reason, detail))
+        if reason == "ok" and not detail and status is _PASSED:
+            self.passed(name)
+        else:
+            self.checks.append(Check(name, status, reason, detail))
+
+    def passed(self, name: str) -> None:
+        """Record a plain pass: one shared frozen Check per name, since most checks pass."""
+        check = _PASSED_CHECKS.get(name)
+        if check is None:
+            check = Check(name, _PASSED, "ok", "")
+            if len(_PASSED_CHECKS) < 1024:  # rule names come from data: keep the table small
+                _PASSED_CHECKS[name] = check
+        self.checks.append(check)
 
     def fail(self, name: str, reason: str, detail: str = "", *, stop: bool = False) -> None:
         self.add(name, CheckStatus.FAILED, reason, detail)
@@ -411,7 +430,7 @@ class _Checks:
             reason = _CHAIN_REASONS.get(exc.reason, "certificate_invalid")
             self.fail("signer.chain", reason, str(exc))
             return
-        self.add("signer.chain", CheckStatus.PASSED)
+        self.passed("signer.chain")
 
     def check_issuer(
         self,
@@ -450,7 +469,7 @@ class _Checks:
                     "trust.issuer", "issuer_untrusted", f"{issuer_name or ''} ({issuer_code})"
                 )
                 return
-            self.add("trust.issuer", CheckStatus.PASSED)
+            self.passed("trust.issuer")
             return
         self.check_lists_fresh(lists, issuer_region)
         listed = lists.entries_for(issuer_code, self.now)
@@ -470,7 +489,7 @@ class _Checks:
                 f"{listed[0].name} ({issuer_code}): certificate {cert.kid.hex()} is not listed",
             )
             return
-        self.add("trust.issuer", CheckStatus.PASSED)
+        self.passed("trust.issuer")
         allowed_entries = [e for e in entries if type_code in e.licence_types]
         if not allowed_entries:
             self.entry = entries[0]
@@ -481,7 +500,7 @@ class _Checks:
             )
             return
         self.entry = allowed_entries[0]
-        self.add("trust.licence_type", CheckStatus.PASSED)
+        self.passed("trust.licence_type")
 
     def check_lists_fresh(self, lists: TrustListLoader, issuer_region: str) -> None:
         """Stale trust data cannot say who may issue: "cannot tell", never "valid"."""
@@ -497,7 +516,7 @@ class _Checks:
                 ),
             )
         else:
-            self.add("trust.list", CheckStatus.PASSED)
+            self.passed("trust.list")
 
     def check_identifier(
         self, licence_id: str, type_code: str, issuer_code: str, version: int | None
@@ -519,7 +538,7 @@ class _Checks:
         elif not parsed.check_ok:
             self.add("identifier", CheckStatus.WARNING, "licence_id_check_failed", licence_id)
         else:
-            self.add("identifier", CheckStatus.PASSED)
+            self.passed("identifier")
 
     def check_validity(self, start: date, end: date | None) -> None:
         """The validity period contains the validation date in China."""
@@ -529,7 +548,7 @@ class _Checks:
         elif end is not None and today > end:
             self.fail("validity", "licence_expired", f"valid until {end}")
         else:
-            self.add("validity", CheckStatus.PASSED)
+            self.passed("validity")
 
     def check_status(self, reference: StatusReference | None) -> None:
         """The licence's entry in its status list (only with a status source)."""
@@ -553,7 +572,7 @@ class _Checks:
             return
         value = status_list.get(reference.idx)
         if value == VALID:
-            self.add("status", CheckStatus.PASSED)
+            self.passed("status")
         elif value == INVALID:
             self.fail("status", "licence_revoked", reference.uri)
         elif value == SUSPENDED:
@@ -600,7 +619,7 @@ class _Checks:
         for outcome in evaluate_rules(rules, {"licence": licence}, external):
             name = f"rule:{outcome.rule.identifier}"
             if outcome.passed is True:
-                self.add(name, CheckStatus.PASSED)
+                self.passed(name)
             elif outcome.passed is False:
                 self.fail(
                     name,
@@ -704,7 +723,7 @@ class _SealedRun(_Checks):
             self.suite = suite_for_signature_oid(signature.signature_alg_oid).id
         except UnsupportedAlgorithmError as exc:
             self.fail("format", "unsupported_algorithm", str(exc), stop=True)
-        self.add("format", CheckStatus.PASSED)
+        self.passed("format")
         return licence_object, signature
 
     # 2 ---------------------------------------------------------------- signature
@@ -721,20 +740,20 @@ class _SealedRun(_Checks):
             self.fail("signature", "algorithm_mismatch", str(exc), stop=True)
         except CryptoError as exc:
             self.fail("signature", "signature_invalid", str(exc), stop=True)
-        self.add("signature", CheckStatus.PASSED)
+        self.passed("signature")
         return cert
 
     # 3-6 -------------------------------------------------------------- seal
     def check_seal(self, parts: SESSignature, cert: Certificate) -> None:
         seal = parts.seal
         if seal_lists_certificate(seal, cert.der):
-            self.add("seal.signer_listed", CheckStatus.PASSED)
+            self.passed("seal.signer_listed")
         else:
             self.fail("seal.signer_listed", "signer_not_in_seal", f"seal {seal.info.es_id}")
         maker_ok = True
         try:
             self.v._seal_signature_ok(seal)
-            self.add("seal.maker_signature", CheckStatus.PASSED)
+            self.passed("seal.maker_signature")
         except (CryptoError, CertificateError) as exc:
             maker_ok = False
             self.fail("seal.maker_signature", "seal_signature_invalid", str(exc))
@@ -743,7 +762,7 @@ class _SealedRun(_Checks):
         elif maker_ok:
             try:
                 self.v._chain(self.v._certificate(seal.maker_cert), seal.info.create_date)
-                self.add("seal.maker_chain", CheckStatus.PASSED)
+                self.passed("seal.maker_chain")
             except CertificateError as exc:
                 self.fail("seal.maker_chain", "seal_maker_untrusted", f"{exc.reason}: {exc}")
         else:
@@ -762,13 +781,13 @@ class _SealedRun(_Checks):
                 f"signed {parts.time_info:%Y-%m-%d}, seal valid until {info.valid_end:%Y-%m-%d}",
             )
         else:
-            self.add("seal.validity", CheckStatus.PASSED)
+            self.passed("seal.validity")
 
     # 8 ---------------------------------------------------------------- data hash
     def check_data_hash(self, parts: SESSignature, licence_object: dict[str, object]) -> None:
         if sm3(licence_canonical_bytes(licence_object)) != parts.data_hash:
             self.fail("data_hash", "data_hash_mismatch", stop=True)
-        self.add("data_hash", CheckStatus.PASSED)
+        self.passed("data_hash")
         self.intact = True
 
     # 9 ---------------------------------------------------------------- sealing details
@@ -777,7 +796,7 @@ class _SealedRun(_Checks):
         assert self.licence is not None
         sealing = self.licence.sealing
         if sealing is None:
-            self.add("sealing", CheckStatus.PASSED)
+            self.passed("sealing")
         elif sealing.signed_at != parts.time_info:
             self.fail(
                 "sealing",
@@ -793,7 +812,7 @@ class _SealedRun(_Checks):
                 f"{parts.seal.info.name}",
             )
         else:
-            self.add("sealing", CheckStatus.PASSED)
+            self.passed("sealing")
 
 
 class _QrRun(_Checks):
@@ -857,7 +876,7 @@ class _QrRun(_Checks):
         if suite is None:
             self.fail("format", "unsupported_algorithm", f"COSE algorithm {alg}", stop=True)
         self.suite = suite
-        self.add("format", CheckStatus.PASSED)
+        self.passed("format")
         return message
 
     def check_claims(self, message: CoseSign1) -> QrClaims:
@@ -868,7 +887,7 @@ class _QrRun(_Checks):
             self.fail("claims", "qr_claims_invalid", str(exc), stop=True)
         self.claims = claims
         self.intact = True
-        self.add("claims", CheckStatus.PASSED)
+        self.passed("claims")
         return claims
 
     def check_signature(self, message: CoseSign1) -> Certificate:
@@ -888,7 +907,7 @@ class _QrRun(_Checks):
             except (CryptoError, CertificateError) as exc:
                 detail = str(exc)
                 continue
-            self.add("signature", CheckStatus.PASSED)
+            self.passed("signature")
             return cert
         self.fail("signature", reason, detail, stop=True)
         raise AssertionError("unreachable")
@@ -908,7 +927,7 @@ class _QrRun(_Checks):
                 f"{cert.not_after:%Y-%m-%d}",
             )
         else:
-            self.add("expiry", CheckStatus.PASSED)
+            self.passed("expiry")
 
 
 _CHAIN_REASONS: Final = {

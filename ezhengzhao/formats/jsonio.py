@@ -21,20 +21,28 @@ __all__ = ["MAX_DOCUMENT_BYTES", "canonical_bytes", "canonical_bytes_simple", "l
 MAX_DOCUMENT_BYTES: Final = 1 << 20
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Decoded text holds a lone surrogate only if the JSON wrote one as a \uD8xx–\uDFxx escape.
-_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_ESCAPED_SURROGATE_UTF8 = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise DecodeError(f"duplicate JSON key {key!r}")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):  # a key came twice: name the first repeated one
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DecodeError(f"duplicate JSON key {key!r}")
+            seen.add(key)
     return out
 
 
 def _constant(name: str) -> object:
     raise DecodeError(f"JSON constant {name} is not allowed")
+
+
+# One decoder for every call: json.loads with hooks would build a decoder and its scanner
+# each time. The scanner's only state is a key-interning memo, so sharing it across threads
+# is safe.
+_DECODER: Final = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_constant)
 
 
 def _check_strings(value: object) -> None:
@@ -72,15 +80,19 @@ def loads(data: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES, what: str =
         raise DecodeError(f"{what} is {len(raw)} bytes, more than the limit of {max_bytes}")
     text = text.removeprefix("\ufeff")
     try:
-        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_constant)
+        if text.startswith("\ufeff"):  # what json.loads says of a (second) byte order mark
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise DecodeError(
             f"{what} is malformed: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
     except RecursionError:
         raise DecodeError(f"{what} is nested too deeply") from None
-    # Strict UTF-8 carries no surrogates: only a \uD8xx–\uDFxx escape can make one.
-    if "\\u" in text and _ESCAPED_SURROGATE.search(text):
+    # Strict UTF-8 carries no surrogates: only a \uD8xx–\uDFxx escape can make one. The
+    # escape is ASCII, so the UTF-8 bytes show it as well; most documents hold no backslash
+    # at all, which one memchr over the bytes tells.
+    if b"\\" in raw and _ESCAPED_SURROGATE_UTF8.search(raw):
         _check_strings(value)
     return value
 
@@ -101,4 +113,8 @@ def canonical_bytes_simple(value: object) -> bytes:
     byte-identical to RFC 8785 (the tests check this against the reference implementation), at
     a fifth of the cost; callers must have validated the shape first.
     """
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _SIMPLE_ENCODER.encode(value).encode()
+
+
+# Built once: json.dumps with options would build an equivalent encoder on every call.
+_SIMPLE_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from typing import Final
 
 from ezhengzhao import codes
@@ -90,6 +91,8 @@ def _object(
 ) -> dict[str, object]:
     if not isinstance(value, dict):
         raise LicenceFormatError(path, "must be a JSON object")
+    if value.keys() == required:  # the common case: exactly the required members
+        return value
     missing = sorted(required - value.keys())
     if missing:
         raise LicenceFormatError(_join(path, missing[0]), "is required")
@@ -106,7 +109,7 @@ def _join(path: str, key: str) -> str:
 def _text(value: object, path: str, *, max_length: int = 200, newlines: bool = False) -> str:
     if not isinstance(value, str):
         raise LicenceFormatError(path, "must be a string")
-    if not value.strip():
+    if not value or value.isspace():  # i.e. nothing left once whitespace is stripped
         raise LicenceFormatError(path, "must not be empty")
     if len(value) > max_length:
         raise LicenceFormatError(path, f"is {len(value)} characters, more than {max_length}")
@@ -158,6 +161,15 @@ def _code(check: str, value: str, path: str) -> None:
         raise LicenceFormatError(path, f"not a valid {label[check]} ({exc})") from None
 
 
+def _uscc_ok(text: str) -> bool:
+    """``codes.is_valid_uscc`` through the parser's cache (an issuer's codes recur)."""
+    try:
+        codes.parse_uscc(text)
+    except CodeError:
+        return False
+    return True
+
+
 # ---------------------------------------------------------------- JSON -> model
 
 
@@ -176,11 +188,7 @@ def licence_from_dict(value: object) -> Licence:
     except CodeError as exc:
         raise LicenceFormatError("licence_id", f"not a valid 证照标识 ({exc})") from None
     type_code = _text(top["type_code"], "type_code", max_length=21)
-    if (
-        len(type_code) != 21
-        or not codes.is_valid_uscc(type_code[:18])
-        or not type_code[18:].isdigit()
-    ):
+    if len(type_code) != 21 or not _uscc_ok(type_code[:18]) or not type_code[18:].isdigit():
         raise LicenceFormatError("type_code", "not a valid 证照类型代码 (18-char USCC + 3 digits)")
 
     holder_obj = _object(top["holder"], "holder", frozenset({"name", "code", "code_type"}))
@@ -223,7 +231,8 @@ def licence_from_dict(value: object) -> Licence:
         issuer=issuer,
         issue_date=_date(top["issue_date"], "issue_date"),
         validity=Validity(start, end),
-        surface=_surface(top["surface"]),
+        # A fresh dict nobody else holds: wrapped here, Licence need not copy it again.
+        surface=MappingProxyType(_surface(top["surface"])),
         sealing=_sealing(top.get("sealing")),
         status=_status(top.get("status")),
         previous=None
@@ -239,19 +248,30 @@ def _surface(value: object) -> dict[str, SurfaceValue]:
     if len(value) > _MAX_SURFACE_FIELDS:
         raise LicenceFormatError("surface", f"has more than {_MAX_SURFACE_FIELDS} fields")
     out: dict[str, SurfaceValue] = {}
+    known = _SURFACE_KEYS_SEEN
     for key, item in value.items():
-        path = f"surface.{key}"
-        if not _SURFACE_KEY.fullmatch(key):
-            raise LicenceFormatError(
-                path, "field keys are ASCII identifiers of at most 64 characters"
-            )
+        if key not in known:
+            if not _SURFACE_KEY.fullmatch(key):
+                raise LicenceFormatError(
+                    f"surface.{key}", "field keys are ASCII identifiers of at most 64 characters"
+                )
+            if len(known) < 4096:
+                known.add(key)
         if isinstance(item, str):
-            out[key] = _text(item, path, max_length=_MAX_TEXT, newlines=True)
+            # The common case, decided here; _text names the problem otherwise.
+            if item.isprintable() and len(item) <= _MAX_TEXT and not item.isspace() and item:
+                out[key] = item
+            else:
+                out[key] = _text(item, f"surface.{key}", max_length=_MAX_TEXT, newlines=True)
         elif isinstance(item, int) and not isinstance(item, bool):
-            out[key] = _int(item, path, low=-_MAX_SAFE_INT, high=_MAX_SAFE_INT)
+            out[key] = _int(item, f"surface.{key}", low=-_MAX_SAFE_INT, high=_MAX_SAFE_INT)
         else:
-            raise LicenceFormatError(path, "must be a string or an integer")
+            raise LicenceFormatError(f"surface.{key}", "must be a string or an integer")
     return out
+
+
+# Surface keys already seen to match _SURFACE_KEY: a catalogue's keys recur on every licence.
+_SURFACE_KEYS_SEEN: set[str] = set()
 
 
 def _sealing(value: object) -> Sealing | None:

@@ -135,10 +135,15 @@ def _matrix_zxing(text: str, ecc: str) -> QrMatrix:
         raise InputError(_too_long(text, ecc)) from None
     height, width = bitmap.shape
     raw = memoryview(bitmap).tobytes()  # type: ignore[arg-type]  # the stub omits __buffer__
-    # The bitmap is 8-bit grey, 0 for dark modules and 255 for light ones.
-    dark = bytes(1 if v < 128 else 0 for v in range(256))
-    rows = tuple(raw[y * width : (y + 1) * width].translate(dark) for y in range(height))
+    modules = raw.translate(_GREY_TO_MODULE)
+    rows = tuple(modules[y * width : (y + 1) * width] for y in range(height))
     return _checked(rows, ecc)
+
+
+# zxing-cpp's bitmap is 8-bit grey, 0 for dark modules and 255 for light ones.
+_GREY_TO_MODULE: Final = bytes(1 if v < 128 else 0 for v in range(256))
+# And back: a module (1 dark, 0 light) as a grey pixel.
+_MODULE_TO_GREY: Final = bytes(0 if v else 255 for v in range(256))
 
 
 def _matrix_qrcode(text: str, ecc: str) -> QrMatrix:
@@ -275,7 +280,7 @@ def _draw(matrix: QrMatrix, module_px: int, quiet_zone: int, mode: str) -> Image
     """The symbol as a mode ``1`` or ``L`` image, black on white."""
     side = matrix.size + 2 * quiet_zone
     light = bytes([255]) * quiet_zone
-    to_grey = bytes(0 if v else 255 for v in range(256))
+    to_grey = _MODULE_TO_GREY
     blank = bytes([255]) * side
     rows = [blank] * quiet_zone
     rows += [light + row.translate(to_grey) + light for row in matrix.rows]

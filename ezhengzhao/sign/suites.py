@@ -240,6 +240,11 @@ class _EcSuite(SignatureSuite, ABC):
     def _verify(
         self, public: object, signature: bytes, data: bytes, form: SignatureForm | None
     ) -> None:
+        der_ok = form is None or form == "der"
+        if der_ok and type(signature) is bytes and _strict_der_rs(signature) is not None:
+            # Already the one DER encoding of (r, s): re-encoding would give the same bytes.
+            self._verify_der(public, signature, data)
+            return
         r, s = _ec_rs(signature, form)
         self._verify_der(public, encode_dss_signature(r, s), data)
 

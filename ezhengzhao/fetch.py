@@ -76,11 +76,19 @@ _MAX_REDIRECTS: Final = 5
 _CHUNK: Final = 64 * 1024
 
 
-def fetch(url: str, *, max_bytes: int, timeout: float) -> bytes:
+def fetch(
+    url: str,
+    *,
+    max_bytes: int,
+    timeout: float,
+    redirect_prefixes: tuple[str, ...] | None = None,
+) -> bytes:
     """The body at ``url`` (``http``, ``https`` or ``file``), at most ``max_bytes`` long.
 
-    ``timeout`` is in seconds (see the module docstring for what it bounds). FetchError for
-    every failure; ConfigurationError for a ``max_bytes`` or ``timeout`` that is not positive.
+    ``timeout`` is in seconds (see the module docstring for what it bounds). With
+    ``redirect_prefixes``, a redirect is followed only to a URL starting with one of them.
+    FetchError for every failure; ConfigurationError for a ``max_bytes`` or ``timeout`` that
+    is not positive.
     """
     if not isinstance(url, str):
         raise TypeError("url must be a string")
@@ -97,7 +105,7 @@ def fetch(url: str, *, max_bytes: int, timeout: float) -> bytes:
         raise FetchError(SCHEME, url, f"scheme {parts.scheme!r} is not http, https or file")
     if not parts.hostname:
         raise FetchError(URL, url, "the URL names no host")
-    return _get(url, max_bytes, float(timeout))
+    return _get(url, max_bytes, float(timeout), redirect_prefixes)
 
 
 def check_limits(max_bytes: int, timeout: float) -> None:
@@ -113,9 +121,11 @@ def check_limits(max_bytes: int, timeout: float) -> None:
         raise ConfigurationError("timeout must be a positive, finite number of seconds")
 
 
-def _get(url: str, max_bytes: int, timeout: float) -> bytes:
+def _get(
+    url: str, max_bytes: int, timeout: float, prefixes: tuple[str, ...] | None
+) -> bytes:
     deadline = time.monotonic() + timeout
-    opener = urllib.request.build_opener(_RedirectGuard())
+    opener = urllib.request.build_opener(_RedirectGuard(prefixes))
     request = urllib.request.Request(
         url, headers={"Accept-Encoding": "identity", "User-Agent": "ezhengzhao"}
     )
@@ -177,9 +187,14 @@ def _read_body(
 
 
 class _RedirectGuard(urllib.request.HTTPRedirectHandler):
-    """Follows redirects to http(s) only, never from https to http, at most a few times."""
+    """Follows redirects to http(s) only, never from https to http, within the allowed
+    prefixes when there are some, at most a few times."""
 
     max_redirections = _MAX_REDIRECTS
+
+    def __init__(self, prefixes: tuple[str, ...] | None) -> None:
+        super().__init__()
+        self._prefixes = prefixes
 
     def http_error_302(
         self,
@@ -201,6 +216,10 @@ class _RedirectGuard(urllib.request.HTTPRedirectHandler):
                 )
             if scheme == "http" and urlsplit(req.full_url).scheme.lower() == "https":
                 raise FetchError(REDIRECT, req.full_url, "redirect from https down to http refused")
+            if self._prefixes is not None and not target.startswith(self._prefixes):
+                raise FetchError(
+                    REDIRECT, req.full_url, "redirect to an address outside the allowed prefixes"
+                )
         return super().http_error_302(req, fp, code, msg, headers)
 
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302

@@ -93,6 +93,11 @@ REASONS: dict[str, Reason] = _reasons(
         "the trust lists do not list this certificate for the issuing authority",
     ),
     (
+        "status_not_checked",
+        "证照来源不可信，未查询其状态",
+        "the licence is not from a trusted issuer, so its status list was not fetched",
+    ),
+    (
         "licence_type_not_listed",
         "颁发机构无权颁发此类证照",
         "the trust lists do not allow this authority to issue this licence type",

@@ -13,8 +13,9 @@ check in the result:
 7. ``signer.chain``         the signer's chain, its validity at the signing time, key usage
 8. ``data_hash``            dataHash = SM3(canonical licence bytes)
 9. ``sealing``              the licence's 签章时间 and 签章名称 are the signature's
-10. ``trust.list``          (verifiers built on trust lists) the lists that vouch for the
-                            issuer's region are fresh, else INDETERMINATE ``trust_data_stale``
+10. ``trust.list``          (verifiers built on trust lists) the lists naming the issuer or
+                            covering its region are fresh, else INDETERMINATE
+                            ``trust_data_stale``
     ``trust.issuer``        the licence's issuer is the certificate's holder and is trusted:
                             with trust lists, an entry names it at the validation time and
                             lists this very certificate
@@ -23,7 +24,9 @@ check in the result:
 12. ``validity``            the licence's validity period contains the validation date
 13. ``status``              the licence's entry in its status list is VALID (only when the
                             verifier has a ``status_source``: without one, revocation is
-                            *not* checked and no ``status`` check appears)
+                            *not* checked and no ``status`` check appears; SKIPPED when the
+                            licence is already refused as not from a trusted issuer, whose
+                            status URI is then never fetched)
 14. ``rule:<Identifier>``   each mutual-recognition rule of the verifying region that applies
                             (only when the verifier has ``rules`` and a ``region``)
 
@@ -114,6 +117,24 @@ class _BoundedCache(Generic[K, V]):
 
 class _Stop(Exception):
     """Ends a verification after a check whose failure makes the rest meaningless."""
+
+
+class _TrustState:
+    """What a verifier derives from one trust store, swapped as a whole when the trust lists
+    change, so that a verification running meanwhile sees the old state or the new one, never
+    a mix; each verification reads it once."""
+
+    __slots__ = ("chain_cache", "kid_index", "seal_makers", "store", "windows")
+
+    def __init__(self, store: TrustStore, cache_size: int) -> None:
+        self.store = store
+        self.chain_cache: set[bytes] = set()
+        self.windows: _BoundedCache[bytes, tuple[datetime, datetime]] = _BoundedCache(cache_size)
+        grouped: dict[bytes, list[Certificate]] = {}
+        for cert in store.signers:
+            grouped.setdefault(cert.kid, []).append(cert)
+        self.kid_index = {kid: tuple(certs) for kid, certs in grouped.items()}
+        self.seal_makers = frozenset(c.der for c in store.seal_makers)
 
 
 class Verifier:
@@ -223,30 +244,23 @@ class Verifier:
 
     def _use_trust_store(self, store: TrustStore) -> None:
         """Adopt ``store`` and forget everything derived from the previous one."""
-        self._trust = store
-        self._chain_cache: set[bytes] = set()
-        self._windows: _BoundedCache[bytes, tuple[datetime, datetime]] = _BoundedCache(
-            self._cache_size
-        )
-        self._kid_index: dict[bytes, tuple[Certificate, ...]] | None = None
-        self._seal_makers = frozenset(c.der for c in store.seal_makers)
+        self._state = _TrustState(store, self._cache_size)
 
-    def _refresh_trust(self) -> None:
-        """Follow the trust list loader: a new list held means new roots, signers and seal
-        makers (one integer compare when nothing changed)."""
+    def _trust_state(self) -> _TrustState:
+        """The current trust state, following the trust list loader: a new list held means
+        new roots, signers and seal makers (one integer compare when nothing changed)."""
         lists = self._lists
-        if lists is None or lists.version == self._lists_version:
-            return
-        with self._trust_lock:
-            version = lists.version
-            if version != self._lists_version:
-                self._use_trust_store(lists.trust_store_for(self._base_trust))
-                self._lists_version = version
+        if lists is not None and lists.version != self._lists_version:
+            with self._trust_lock:
+                version = lists.version
+                if version != self._lists_version:
+                    self._use_trust_store(lists.trust_store_for(self._base_trust))
+                    self._lists_version = version
+        return self._state
 
     @property
     def trust_store(self) -> TrustStore:
-        self._refresh_trust()
-        return self._trust
+        return self._trust_state().store
 
     @property
     def trust_lists(self) -> TrustListLoader | None:
@@ -261,7 +275,6 @@ class Verifier:
         if isinstance(document, str | bytes) and _looks_like_qr(document):
             text = document if isinstance(document, str) else document.decode("ascii", "replace")
             return self.verify_qr(text)
-        self._refresh_trust()
         run = _SealedRun(self, self._now())
         with contextlib.suppress(_Stop):
             run.execute(document)
@@ -271,7 +284,6 @@ class Verifier:
     def verify_qr(self, text: str) -> VerificationResult:
         """Verify an offline ``EZZ1:`` QR text; the result carries the decoded claims and,
         when a trust list names the issuer, the issuer as the list describes it."""
-        self._refresh_trust()
         run = _QrRun(self, self._now())
         with contextlib.suppress(_Stop):
             run.execute(text)
@@ -318,16 +330,6 @@ class Verifier:
             claims=claims,
         )
 
-    def _signers_by_kid(self) -> dict[bytes, tuple[Certificate, ...]]:
-        index = self._kid_index
-        if index is None:
-            grouped: dict[bytes, list[Certificate]] = {}
-            for cert in self._trust.signers:
-                grouped.setdefault(cert.kid, []).append(cert)
-            index = {kid: tuple(certs) for kid, certs in grouped.items()}
-            self._kid_index = index
-        return index
-
     # ------------------------------------------------------------ cached building blocks
 
     def _certificate(self, der: bytes) -> Certificate:
@@ -360,27 +362,39 @@ class Verifier:
             self._verified_seals.clear()
         self._verified_seals.add(seal)
 
-    def _chain(self, cert: Certificate, at: datetime) -> None:
+    def _chain(self, state: _TrustState, cert: Certificate, at: datetime) -> None:
         # A chain that checked out is good for any time inside all its certificates' validity;
         # remembering that window spares the path building for every licence after the first.
-        window = self._windows.get(cert.der)
+        window = state.windows.get(cert.der)
         if window is not None and window[0] <= at <= window[1]:
             return
-        if len(self._chain_cache) > 16 * self._cache_size:
-            self._chain_cache.clear()
+        if len(state.chain_cache) > 16 * self._cache_size:
+            state.chain_cache.clear()
         path = check_chain(
             cert,
-            roots=self._trust.roots,
-            intermediates=self._trust.intermediates,
+            roots=state.store.roots,
+            intermediates=state.store.intermediates,
             at=at,
             key_usage="digitalSignature",
-            verified=self._chain_cache,
+            verified=state.chain_cache,
         )
-        self._windows.put(
+        state.windows.put(
             cert.der, (max(c.not_before for c in path), min(c.not_after for c in path))
         )
 
 
+#: The checks that say whether the licence comes from a trusted issuer at all.
+_AUTHENTICITY: Final = frozenset(
+    {
+        "signature",
+        "seal.signer_listed",
+        "seal.maker_signature",
+        "seal.maker_chain",
+        "signer.chain",
+        "data_hash",
+        "trust.issuer",
+    }
+)
 _PASSED: Final = CheckStatus.PASSED
 # Check is a frozen value; a pass carries no detail, so one instance per check name serves
 # every verification (building a frozen dataclass costs more than most checks themselves).
@@ -392,6 +406,7 @@ class _Checks:
 
     def __init__(self, verifier: Verifier, now: datetime) -> None:
         self.v = verifier
+        self.trust = verifier._trust_state()
         self.now = now
         self.checks: list[Check] = []
         self.suite: str | None = None
@@ -425,7 +440,7 @@ class _Checks:
             )
             return
         try:
-            self.v._chain(cert, signed_at)
+            self.v._chain(self.trust, cert, signed_at)
         except CertificateError as exc:
             reason = _CHAIN_REASONS.get(exc.reason, "certificate_invalid")
             self.fail("signer.chain", reason, str(exc))
@@ -440,11 +455,12 @@ class _Checks:
         *,
         type_code: str,
         issuer_region: str,
+        claims_region: bool = False,
     ) -> None:
         """The issuer the licence names (USCC and, when it names one, its name) is the
         certificate's holder, and is accepted: by the trust lists when the verifier has them
-        (fresh, naming the issuer with this certificate and this licence type), else by the
-        trust store's allow-list."""
+        (fresh, naming the issuer with this certificate and this licence type, in the region
+        the licence gives when ``claims_region``), else by the trust store's allow-list."""
         bound = cert.subject.serial_number
         if bound != issuer_code:
             self.fail(
@@ -463,7 +479,7 @@ class _Checks:
             return
         lists = self.v._lists
         if lists is None:
-            allowed = self.v._trust.allowed_issuers
+            allowed = self.trust.store.allowed_issuers
             if allowed is not None and issuer_code not in allowed:
                 self.fail(
                     "trust.issuer", "issuer_untrusted", f"{issuer_name or ''} ({issuer_code})"
@@ -471,7 +487,7 @@ class _Checks:
                 return
             self.passed("trust.issuer")
             return
-        self.check_lists_fresh(lists, issuer_region)
+        self.check_lists_fresh(lists, issuer_code, issuer_region)
         listed = lists.entries_for(issuer_code, self.now)
         if not listed:
             self.fail(
@@ -489,6 +505,13 @@ class _Checks:
                 f"{listed[0].name} ({issuer_code}): certificate {cert.kid.hex()} is not listed",
             )
             return
+        if claims_region and not any(e.region == issuer_region for e in entries):
+            self.fail(
+                "trust.issuer",
+                "issuer_mismatch",
+                f"licence names region {issuer_region}, the trust list {entries[0].region}",
+            )
+            return
         self.passed("trust.issuer")
         allowed_entries = [e for e in entries if type_code in e.licence_types]
         if not allowed_entries:
@@ -502,9 +525,15 @@ class _Checks:
         self.entry = allowed_entries[0]
         self.passed("trust.licence_type")
 
-    def check_lists_fresh(self, lists: TrustListLoader, issuer_region: str) -> None:
-        """Stale trust data cannot say who may issue: "cannot tell", never "valid"."""
-        stale = lists.stale_lists(self.now, region=issuer_region)
+    def check_lists_fresh(self, lists: TrustListLoader, issuer_code: str, region: str) -> None:
+        """Stale trust data cannot say who may issue: "cannot tell", never "valid".
+
+        The lists that count are those naming the issuer (valid entry or not) and those whose
+        scope covers the region the licence gives or the USCC was registered in — a licence
+        claiming another region than its own cannot pick a fresher list to be judged by.
+        """
+        regions = {region, issuer_code[2:8]}
+        stale = lists.stale_lists(self.now, regions=regions, naming=issuer_code)
         if stale:
             self.add(
                 "trust.list",
@@ -554,6 +583,15 @@ class _Checks:
         """The licence's entry in its status list (only with a status source)."""
         source = self.v._status_source
         if source is None:
+            return
+        untrusted = next(
+            (c for c in self.checks if c.name in _AUTHENTICITY and c.status is CheckStatus.FAILED),
+            None,
+        )
+        if untrusted is not None:
+            # The licence is already refused; fetching a URI an untrusted signer wrote would
+            # only let anyone who can submit a document make the verifier fetch it.
+            self.add("status", CheckStatus.SKIPPED, "status_not_checked", untrusted.reason)
             return
         if reference is None:
             self.add("status", CheckStatus.PASSED, detail="no status reference")
@@ -663,6 +701,7 @@ class _SealedRun(_Checks):
             lic.issuer.name,
             type_code=lic.type_code,
             issuer_region=lic.issuer.region_code,
+            claims_region=True,
         )
         self.check_identifier(lic.licence_id, lic.type_code, lic.issuer.code, lic.version)
         self.check_validity(lic.validity.start, lic.validity.end)
@@ -757,11 +796,13 @@ class _SealedRun(_Checks):
         except (CryptoError, CertificateError) as exc:
             maker_ok = False
             self.fail("seal.maker_signature", "seal_signature_invalid", str(exc))
-        if maker_ok and seal.maker_cert not in self.v._seal_makers:
+        if maker_ok and seal.maker_cert not in self.trust.seal_makers:
             self.fail("seal.maker_chain", "seal_maker_untrusted", "not a recognised seal maker")
         elif maker_ok:
             try:
-                self.v._chain(self.v._certificate(seal.maker_cert), seal.info.create_date)
+                self.v._chain(
+                    self.trust, self.v._certificate(seal.maker_cert), seal.info.create_date
+                )
                 self.passed("seal.maker_chain")
             except CertificateError as exc:
                 self.fail("seal.maker_chain", "seal_maker_untrusted", f"{exc.reason}: {exc}")
@@ -892,7 +933,7 @@ class _QrRun(_Checks):
 
     def check_signature(self, message: CoseSign1) -> Certificate:
         kid = message.kid
-        candidates = self.v._signers_by_kid().get(kid, ()) if kid is not None else ()
+        candidates = self.trust.kid_index.get(kid, ()) if kid is not None else ()
         if not candidates:
             detail = "no kid" if kid is None else f"kid {kid.hex()}"
             self.fail("signature", "kid_unknown", detail, stop=True)

@@ -197,7 +197,8 @@ class HttpStatusSource(_VerifiedSource):
 
     A licence's status URI is fetched as it stands when it starts with one of ``prefixes``
     (by default any https URI; naming the publishers' addresses, each ending in ``/``, keeps a
-    licence from making the verifier fetch anywhere else). ``max_bytes`` and ``timeout`` bound
+    licence from making the verifier fetch anywhere else, redirects included; and only a
+    licence from a trusted issuer gets its status fetched). ``max_bytes`` and ``timeout`` bound
     each fetch (:func:`ezhengzhao.fetch.fetch`). Tokens are checked and cached by ttl as by
     :class:`FileStatusSource`; a failed fetch raises StatusUnavailable like a bad token, and
     nothing older than the token's ``ttl`` is used. Thread-safe.
@@ -226,7 +227,12 @@ class HttpStatusSource(_VerifiedSource):
         if not uri.startswith(self._prefixes):
             raise StatusUnavailable(uri, "the URI is not under an allowed prefix")
         try:
-            return fetch(uri, max_bytes=self._max_bytes, timeout=self._timeout)
+            return fetch(
+                uri,
+                max_bytes=self._max_bytes,
+                timeout=self._timeout,
+                redirect_prefixes=self._prefixes,
+            )
         except FetchError as exc:
             raise StatusUnavailable(uri, f"cannot fetch the token ({exc.reason}): {exc}") from exc
 

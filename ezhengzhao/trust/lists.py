@@ -619,17 +619,30 @@ class TrustListLoader:
     def grace(self) -> timedelta:
         return self._grace
 
-    def stale_lists(self, at: datetime, *, region: str | None = None) -> tuple[TrustList, ...]:
-        """The held lists past their ``next_update`` plus grace at ``at``; with ``region``,
-        only those whose scope covers that region (the lists that could speak of an issuer
-        there)."""
+    def stale_lists(
+        self,
+        at: datetime,
+        *,
+        regions: Iterable[str] | None = None,
+        naming: str | None = None,
+    ) -> tuple[TrustList, ...]:
+        """The held lists past their ``next_update`` plus grace at ``at``. With ``regions`` or
+        ``naming``, only those that could speak of such an issuer: whose scope covers one of
+        ``regions``, or that name the authority with USCC ``naming`` (in any entry, valid or
+        not). With neither, every stale list."""
         at = _utc_seconds(at, "at", microseconds=True)
+        wanted = None if regions is None else tuple(regions)
         lists = self._held.lists
         held = (lists[key][0] for key in sorted(lists))
         return tuple(
             lst
             for lst in held
-            if self._stale(lst, at) and (region is None or _within(lst.region, region))
+            if self._stale(lst, at)
+            and (
+                (wanted is None and naming is None)
+                or (naming is not None and lst.entry_for(naming) is not None)
+                or (wanted is not None and any(_within(lst.region, r) for r in wanted))
+            )
         )
 
     def entries_for(self, uscc: str, at: datetime) -> tuple[TrustListEntry, ...]:

@@ -263,6 +263,24 @@ def test_redirect_to_a_file_is_refused(server: Server, tmp_path: Path, code: int
     assert "file" in str(exc.value)
 
 
+def test_a_redirect_outside_the_allowed_prefixes_is_refused(server: Server) -> None:
+    server.routes["/status/1"] = Reply(status=302, headers=(("Location", "/internal/admin"),))
+    server.routes["/status/2"] = Reply(status=302, headers=(("Location", "/status/2b"),))
+    server.routes["/status/2b"] = Reply(b"still under the prefix")
+    server.routes["/internal/admin"] = Reply(b"must not be fetched")
+    allowed = (server.url("/status/"),)
+    with pytest.raises(FetchError) as exc:
+        fetch(
+            server.url("/status/1"), max_bytes=LIMIT, timeout=TIMEOUT, redirect_prefixes=allowed
+        )
+    assert _reason(exc) == "redirect" and "allowed prefixes" in str(exc.value)
+    assert server.requests["/internal/admin"] == 0
+    body = fetch(
+        server.url("/status/2"), max_bytes=LIMIT, timeout=TIMEOUT, redirect_prefixes=allowed
+    )
+    assert body == b"still under the prefix"
+
+
 def test_endless_redirects_are_refused(server: Server) -> None:
     server.routes["/a"] = Reply(status=302, headers=(("Location", "/b"),))
     server.routes["/b"] = Reply(status=302, headers=(("Location", "/a"),))

@@ -127,7 +127,7 @@ def test_kid_collision_tries_every_candidate(
     impostor = demo_domain.regions[1].authorities[0].certificates[SM2_SM3]
     verifier = _verifier(demo_domain, signers=[impostor, real])
     colliding = {real.kid: (impostor, real)}
-    monkeypatch.setattr(verifier, "_signers_by_kid", lambda: colliding)
+    monkeypatch.setattr(verifier._trust_state(), "kid_index", colliding)
     assert verifier.verify(text).ok
 
 

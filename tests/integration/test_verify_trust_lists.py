@@ -19,7 +19,7 @@ from ezhengzhao import demo
 from ezhengzhao.catalogue import Catalogue
 from ezhengzhao.demo import DemoDomain, Region
 from ezhengzhao.errors import ConfigurationError, TrustListError
-from ezhengzhao.model import LicenceDraft
+from ezhengzhao.model import LicenceDraft, StatusReference
 from ezhengzhao.result import CheckStatus, Status
 from ezhengzhao.rules.rulesets import RuleSetLoader, builtin_rule_sets, sign_rule_set
 from ezhengzhao.sign.suites import ECDSA_P256_SHA256, SM2_SM3
@@ -389,3 +389,79 @@ def test_root_certificates_alone_still_configure_a_verifier(tmp_path: Path, demo
     result = verifier.verify((demo_dir / str(sample["file"])).read_bytes())
     assert result.status is Status.PASSED
     assert "trust.list" not in [c.name for c in result.checks]
+
+
+def test_a_licence_cannot_pick_a_fresher_list_by_claiming_another_region(
+    demo_domain: DemoDomain,
+) -> None:
+    """上海's list is stale, 安徽's fresh. A 上海 authority's licence that names an 安徽
+    region is still judged by the stale list that names its issuer, and the region it claims
+    is refused."""
+    created = demo_domain.created
+    market = _market(demo_domain)
+    shanghai = _shanghai_list(
+        demo_domain, [_entry(market)], next_update=created + timedelta(hours=1)
+    )
+    anhui_region = demo_domain.regions[1]
+    anhui = _signed_list(
+        anhui_region,
+        [_entry(a) for a in anhui_region.authorities],
+        issued_at=created,
+        next_update=created + timedelta(days=30),
+    )
+    at = _at(demo_domain, days=3)
+    verifier = Verifier(trust_lists=_loader(demo_domain, at, [shanghai, anhui]), clock=lambda: at)
+    honest, _ = _food(demo_domain)
+    assert verifier.verify(honest).reasons == ("trust_data_stale",)
+
+    credentials = market.credentials()
+    moved = replace(credentials, issuer=replace(credentials.issuer, region_code="340100"))
+    holder = demo._People().company("340100", "上海浦江餐饮管理有限公司")
+    draft = LicenceDraft(
+        type_code=FOOD.code,
+        number="SH2026TRUST00002",
+        holder=holder,
+        surface=demo._personalise(FOOD, holder, moved.issuer),
+    )
+    doc = moved.issue(draft, catalogue=CATALOGUE, now=demo_domain.created)
+    result = verifier.verify(doc.to_json())
+    assert result.status is Status.FAILED
+    assert result.check("trust.list").reason == "trust_data_stale"
+    assert result.check("trust.issuer").reason == "issuer_mismatch"
+
+
+class _CountingSource:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def status_list(self, uri: str, now: datetime) -> object:
+        self.asked.append(uri)
+        raise AssertionError("an untrusted licence's status URI must not be fetched")
+
+
+def test_the_status_of_a_licence_from_an_untrusted_signer_is_not_fetched(
+    demo_domain: DemoDomain,
+) -> None:
+    at = _at(demo_domain)
+    source = _CountingSource()
+    verifier = Verifier(
+        trust_lists=_loader(demo_domain, at),
+        clock=lambda: at,
+        status_source=source,  # type: ignore[arg-type]
+    )
+    _, rogue = demo._rogue_authority(_market(demo_domain).issuer, demo_domain.created)
+    holder = demo._People().company("310115", "上海浦江餐饮管理有限公司")
+    draft = LicenceDraft(
+        type_code=FOOD.code,
+        number="SH2026TRUST00003",
+        holder=holder,
+        surface=demo._personalise(FOOD, holder, rogue.issuer),
+        status=StatusReference("https://internal.example/admin", 5),
+    )
+    doc = rogue.issue(draft, catalogue=CATALOGUE, now=demo_domain.created)
+    result = verifier.verify(doc.to_json())
+    assert result.status is Status.FAILED
+    assert source.asked == []
+    check = result.check("status")
+    assert check.status is CheckStatus.SKIPPED and check.reason == "status_not_checked"
+    assert "status_not_checked" not in result.reasons

@@ -220,6 +220,11 @@ REASONS: dict[str, Reason] = _reasons(
         "no platform is configured for the region that issued the code",
     ),
     (
+        "storage_unavailable",
+        "证照库暂时无法读取",
+        "the platform's registry cannot be read now",
+    ),
+    (
         "peer_unavailable",
         "签发地区平台暂时无法响应",
         "the issuing region's platform cannot answer now",

@@ -1,4 +1,5 @@
-"""What the routers share: the service built at start-up, callers and their keys, limits.
+"""What the routers share: the service built at start-up, callers and their keys, limits,
+and the audit record of a use.
 
 :class:`Service` is built once per process by :func:`build_service` — the verifier from the
 data directory, the database, the rate limiter, the metrics — and kept on ``app.state``; the
@@ -22,6 +23,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ezhengzhao.clock import Clock, system_clock
+from ezhengzhao.result import VerificationResult
 from ezhengzhao.verify import Verifier
 from verifier_service.db import (
     ApiKey,
@@ -37,20 +39,30 @@ from verifier_service.settings import Settings, get_settings
 
 __all__ = [
     "IMAGE_ROUTE",
+    "MAX_HOLDER_CODE",
+    "MAX_LICENCE_ID",
     "BodyLimitMiddleware",
     "Caller",
     "RateLimiter",
     "Service",
     "SettingsDep",
+    "Use",
     "build_service",
     "get_service",
     "record_audit",
+    "require_clerk",
+    "require_json",
+    "require_multipart",
     "require_roles",
 ]
 
 log = logging.getLogger("verifier_service")
 
 IMAGE_ROUTE: Final = "/v1/verify/image"
+#: What the audit log takes for a holder code (an ID number or USCC is 18 characters) and for
+#: a licence identifier.
+MAX_HOLDER_CODE: Final = 64
+MAX_LICENCE_ID: Final = 500
 # Room in a multipart body for the form fields and boundaries beside the picture itself.
 _FORM_OVERHEAD: Final = 64 * 1024
 
@@ -239,6 +251,79 @@ def require_multipart(request: Request) -> None:
 
 
 # --------------------------------------------------------------------------- audit
+
+
+def require_clerk(caller: Caller, clerk: str | None) -> None:
+    """Window keys are shared by a counter: the record must say which clerk used one (422)."""
+    if caller.role == "window" and clerk is None:
+        raise ServiceError(
+            "invalid_request",
+            "body.clerk: window callers must name the clerk",
+            errors=[{"path": "body.clerk", "message": "required for window keys"}],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """Who uses a licence and why — 用证: the audited fields of one request."""
+
+    caller: Caller
+    use_cause: str
+    item_code: str
+    clerk: str | None
+
+    def entry(
+        self,
+        result: VerificationResult,
+        *,
+        action: str,
+        request_id: str,
+        region: str | None,
+        licence_id: str | None = None,
+        verdict: str | None = None,
+        extra_reasons: tuple[str, ...] = (),
+    ) -> AuditEntry:
+        """The audit record of one verification (the holder code goes in clear: the log keeps
+        only its keyed hash).
+
+        ``region`` is this service's; a peer's use is recorded under the peer's own region.
+        The licence and holder come from the result; ``licence_id`` names the licence when
+        the result has none (a refused 亮证 code whose handle is known). ``verdict`` replaces
+        the result's (ERROR when no verdict could be reached); reasons are kept once each.
+        """
+        holder_code = None
+        if result.licence is not None:
+            licence_id, holder_code = result.licence.licence_id, result.licence.holder.code
+        elif result.claims is not None:
+            licence_id, holder_code = result.claims.licence_id, result.claims.holder_code
+        caller = self.caller
+        return AuditEntry(
+            action=action,
+            caller_key_id=caller.key_id,
+            role=caller.role,
+            verdict=verdict or result.status.value,
+            request_id=request_id,
+            clerk=self.clerk,
+            region=caller.region if caller.role == "peer" else region,
+            licence_id=_storable(licence_id, MAX_LICENCE_ID),
+            holder_code=_storable(holder_code, MAX_HOLDER_CODE),
+            item_code=self.item_code,
+            use_cause=self.use_cause,
+            # Distinct codes: many rules may fail with the same reason.
+            reasons=tuple(dict.fromkeys((*result.reasons, *extra_reasons))),
+        )
+
+
+def _storable(text: str | None, limit: int) -> str | None:
+    """``text`` if the audit log can keep it, else None.
+
+    Licence data reaches here only when its signature verified, but a trusted issuer may
+    still have signed an identifier no real one looks like (empty, huge, control
+    characters): the use is then recorded without it rather than not recorded at all.
+    """
+    if not text or len(text) > limit or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
+        return None
+    return text
 
 
 def record_audit(service: Service, entries: Iterable[AuditEntry]) -> list[int]:

@@ -1,6 +1,7 @@
 """The app, assembled — 核验服务: routers, error handlers, middleware and the service state.
 
-``create_app(settings)`` builds the verifier and opens the database once, here, at start-up;
+``create_app(settings)`` builds the verifier, opens the database and builds the 亮证 state
+(platform, handles, peers: :mod:`verifier_service.presentation`) once, here, at start-up;
 uvicorn runs ``verifier_service.main:create_app`` as a factory (one app per worker), and
 ``app`` is the same built from the environment on first use.
 """
@@ -17,6 +18,7 @@ from ezhengzhao.clock import Clock, system_clock
 from verifier_service.dependencies import BodyLimitMiddleware, build_service
 from verifier_service.errors import install_error_handlers
 from verifier_service.metrics import MetricsMiddleware
+from verifier_service.presentation import build_presentation
 from verifier_service.routers import audit, health, lists, present, verify, window
 from verifier_service.settings import Settings, get_settings
 
@@ -36,11 +38,21 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     verification and audit time."""
     settings = settings or get_settings()
     service = build_service(settings, clock=clock)
+    try:
+        # Built here, before the first request, so that a bad EZZ_PEERS or platform stops
+        # the worker at start-up.
+        presentation = build_presentation(service)
+    except BaseException:
+        service.close()
+        raise
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
-        service.close()
+        try:
+            yield
+        finally:
+            presentation.close()
+            service.close()
 
     app = FastAPI(
         title="ezhengzhao verifier service",
@@ -49,6 +61,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.presentation = presentation
     # Requests see the settings the service was built with.
     app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)

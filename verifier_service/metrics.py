@@ -1,5 +1,9 @@
 """Prometheus metrics — 运行指标: requests by route and status, latency, verdicts.
 
+Every label takes its values from a fixed set: a route template (or ``unmatched``), one of the
+standard methods (or ``other``), a status code, a verdict — so requests cannot grow the
+number of series.
+
 Each app has its own registry, so several apps in one process (tests) do not collide. The
 counters live in process memory: with several uvicorn workers each worker counts its own
 requests and a scrape reaches one of them. Aggregating across workers (prometheus-client's
@@ -18,8 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 __all__ = ["CONTENT_TYPE", "Metrics", "MetricsMiddleware"]
 
 CONTENT_TYPE: Final = CONTENT_TYPE_LATEST
-# Requests that match no route share one label, so random paths cannot grow the label set.
+# Requests that match no route share one label, so random paths cannot grow the label set;
+# likewise for methods: the standard ones keep their name, any other is "other".
 _UNMATCHED: Final = "unmatched"
+_METHODS: Final = frozenset({"GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"})
+_OTHER_METHOD: Final = "other"
 _BUCKETS: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -78,5 +85,7 @@ class MetricsMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or _UNMATCHED
             method = str(scope.get("method", ""))
+            if method not in _METHODS:
+                method = _OTHER_METHOD
             self.metrics.requests.labels(template, method, str(status)).inc()
             self.metrics.latency.labels(template, method).observe(time.perf_counter() - started)

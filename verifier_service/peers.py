@@ -10,13 +10,12 @@ the nearest region containing it (a peer for 310000 serves a token of 310115) â€
 ``POST <url>/v1/present``. The peer checks the token (single use), loads the licence from its
 registry, verifies and logs it, and returns the sealed document; this service then verifies
 that document itself. :class:`Peers` does the HTTP part: a timeout on every step, a cap on
-the size of the answer, and :class:`PeerUnavailable` for everything that is not a well-formed
-answer.
+the size of the answer, strict JSON (:func:`ezhengzhao.formats.jsonio.loads`: no NaN, bounded
+nesting), and :class:`PeerUnavailable` for everything that is not a well-formed answer.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -26,7 +25,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from ezhengzhao import codes
-from ezhengzhao.errors import ConfigurationError
+from ezhengzhao.errors import ConfigurationError, DecodeError
+from ezhengzhao.formats import jsonio
 
 __all__ = [
     "MAX_ANSWER_BYTES",
@@ -44,6 +44,9 @@ CONNECT_TIMEOUT: Final = 3.0
 READ_TIMEOUT: Final = 15.0
 _MAX_KEY: Final = 200
 _REQUEST_ID: Final = re.compile(r"[0-9A-Za-z_-]{1,64}")
+# A sealed licence nests a handful of levels, its answer one more; far deeper is not an
+# answer, and would only trouble whatever walks it next (the response's own validation).
+_MAX_DEPTH: Final = 32
 
 
 class PeerUnavailable(Exception):
@@ -110,8 +113,8 @@ def parse_peers(text: str, *, own_region: str | None = None) -> dict[str, Peer]:
     if not text.strip():
         return {}
     try:
-        value = json.loads(text)
-    except ValueError as exc:
+        value = jsonio.loads(text, what="EZZ_PEERS")
+    except DecodeError as exc:
         raise ConfigurationError(f"EZZ_PEERS is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ConfigurationError("EZZ_PEERS must be a JSON object {region: {url, key}}")
@@ -189,10 +192,16 @@ class Peers:
         self._client.close()
 
 
+def _parse(content: bytes) -> object:
+    """A peer's JSON, read strictly (no NaN, no duplicate keys, bounded nesting);
+    DecodeError when it is not such JSON."""
+    return jsonio.loads(content, max_bytes=MAX_ANSWER_BYTES, what="the peer's answer")
+
+
 def _error_code(content: bytes) -> str:
     try:
-        value = json.loads(content)
-    except ValueError:
+        value = _parse(content)
+    except DecodeError:
         return ""
     code = value.get("code") if isinstance(value, dict) else None
     return code if isinstance(code, str) and code.isidentifier() and len(code) < 64 else ""
@@ -201,10 +210,10 @@ def _error_code(content: bytes) -> str:
 def _answer(peer: Peer, content: bytes) -> PeerAnswer:
     garbled = PeerUnavailable(f"peer {peer.region} sent something that is not a /v1/present answer")
     try:
-        value = json.loads(content)
-    except ValueError:
-        raise garbled from None
-    if not isinstance(value, dict):
+        value = _parse(content)
+    except DecodeError as exc:
+        raise PeerUnavailable(f"{garbled}: {exc}") from None
+    if not isinstance(value, dict) or _depth(value) > _MAX_DEPTH:
         raise garbled
     request_id, result, document = (
         value.get("request_id"),
@@ -223,3 +232,20 @@ def _answer(peer: Peer, content: bytes) -> PeerAnswer:
     if document is not None and not isinstance(document, dict):
         raise garbled
     return PeerAnswer(request_id, str(status), tuple(str(r) for r in reasons), document)
+
+
+def _depth(value: object) -> int:
+    """How deep arrays and objects nest in a parsed JSON value (walked without recursion)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest

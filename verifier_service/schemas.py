@@ -168,10 +168,20 @@ class ReasonBody(BaseModel):
 
 
 class DisplayBody(BaseModel):
-    """What a window shows: verdict, surface fields with Chinese labels, reasons, seal."""
+    """What a window shows: verdict, surface fields with Chinese labels, reasons, seal.
+
+    The licence's content (title to fields) is null or empty unless its authenticity checks
+    passed; the seal picture needs the seal checks too (see :mod:`verifier_service.views`).
+    """
 
     verdict: Literal["PASSED", "FAILED", "INDETERMINATE"]
     verdict_zh: Literal["有效", "无效", "无法确认"]
+    unverified: bool = Field(
+        description="True when the licence's content is withheld: it is not shown to be the "
+        "issuer's own (forged, tampered, or nothing could be read)."
+    )
+    notice_zh: str | None = Field(description="Why nothing is shown, in Chinese; else null.")
+    notice_en: str | None = Field(description="The same in English; else null.")
     title: str | None = Field(description="The licence type's name (证照类型名称).")
     licence_id: str | None
     holder_name: str | None
@@ -205,6 +215,9 @@ class VerificationResultBody(BaseModel):
 _DISPLAY_EXAMPLE: Final[dict[str, JsonValue]] = {
     "verdict": "PASSED",
     "verdict_zh": "有效",
+    "unverified": False,
+    "notice_zh": None,
+    "notice_en": None,
     "title": "教师资格证书",
     "licence_id": "1.2.156.3005.2.11100000000090034P001.11340100003050222J.202600100005.001.P",
     "holder_name": "陈静",

@@ -8,7 +8,10 @@
 ``EZZ_MAX_BODY_BYTES``  largest JSON request body (default 1 MiB)
 ``EZZ_MAX_IMAGE_BYTES`` largest uploaded picture (default 8 MiB)
 ``EZZ_RATE_LIMIT``      requests per minute per API key (default 600; bursts up to that many)
-``EZZ_PEERS``           peer regions for cross-region resolution (kept as given; used later)
+``EZZ_PEERS``           the peer platforms that resolve other regions' 亮证 codes: a JSON
+                        object from region code to ``{"url", "key"}`` (the peer's base URL
+                        and the API key it gave this service); default none. Parsed and
+                        checked at start-up by :mod:`verifier_service.peers`
 """
 
 from __future__ import annotations

@@ -1,11 +1,24 @@
 """What a window shows — 核验结果展示: a verification result plus its ``display`` view.
 
 ``display`` is the part a screen renders without knowing the formats: the verdict in English
-and Chinese, the licence type's name, the surface fields (照面信息) with their Chinese labels
-from the catalogue, the issuer, the validity dates (长期 when there is no end), the reasons of
-the checks that failed or could not decide, and — for a sealed document whose seal checked
-out — the seal picture (印章图像) as a PNG data URL. Fields appear only when the issuer's
-signature over them is intact: the library gives a result a licence or claims only then.
+and Chinese, the reasons of the checks that failed or could not decide, and — only when the
+licence is authentic — what it says.
+
+What the licence says (its type's name as the title, the 证照标识, the holder, the issuer,
+the validity dates — 长期 when there is no end — and the surface fields (照面信息) with their
+Chinese labels from the catalogue) is shown only when every authenticity check (真实性) PASSED:
+``signature``, ``data_hash``, ``signer.chain``, ``trust.issuer`` and ``seal.signer_listed``
+for a sealed document; ``signature``, ``signer.chain`` and ``trust.issuer`` for a QR code. A
+licence that is authentic but revoked, expired or refused by the region's rules still shows
+its content, so that the clerk sees which licence was refused. Otherwise — a forged or
+tampered licence, or nothing readable — ``unverified`` is true, every content field is empty,
+and ``notice_zh`` / ``notice_en`` say why nothing is shown.
+
+The seal picture (印章图像, a PNG data URL) is shown only for a sealed document whose
+``signature``, every ``seal.*`` check, ``signer.chain``, ``data_hash`` and ``trust.issuer``
+PASSED, and ``trust.licence_type`` and ``trust.list`` too when the verifier ran them. The
+picture is public inside every licence of its authority: shown beside forged content, a
+genuine seal would lend it credibility, so it is shown only for the licence it truly seals.
 """
 
 from __future__ import annotations
@@ -35,9 +48,40 @@ _PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
 # A seal picture is a small drawing (a 42 mm seal); anything far bigger is not shown.
 _MAX_PICTURE_BYTES: Final = 2 << 20
 _MAX_PICTURE_PIXELS: Final = 4_000_000
-# The seal checks that must all pass before its picture is shown: a picture is what a reader
-# takes for proof of the seal, so an unverified one is never put on screen.
-_SEAL_CHECKS: Final = ("seal.maker_signature", "seal.maker_chain", "seal.validity")
+# The checks that make a licence's content the issuer's own (真实性): without them all PASSED,
+# what the licence says may be anyone's and nothing of it is shown.
+_AUTHENTIC_SEALED: Final = (
+    "signature",
+    "data_hash",
+    "signer.chain",
+    "trust.issuer",
+    "seal.signer_listed",
+)
+_AUTHENTIC_QR: Final = ("signature", "signer.chain", "trust.issuer")
+# The seal picture is what a reader takes for proof of the seal, and any licence of the
+# authority carries a copy of it: it is shown only when the seal, its maker, the signer bound
+# to it and the issuer all checked out (every other ``seal.*`` check as well).
+_SEAL_PICTURE_CHECKS: Final = (
+    "signature",
+    "seal.signer_listed",
+    "seal.maker_signature",
+    "seal.maker_chain",
+    "seal.validity",
+    "signer.chain",
+    "data_hash",
+    "trust.issuer",
+)
+# Run only when the verifier has trust lists; when run, they must have PASSED too.
+_SEAL_PICTURE_IF_RUN: Final = ("trust.licence_type", "trust.list")
+_NOTICE_FORGED: Final = (
+    "证照真实性未获确认（签名、证书、印章或发证机关核验未通过），不显示其内容，请勿据此办理。",
+    "the licence's authenticity is not established (a signature, certificate, seal or issuer "
+    "check did not pass): its content is not shown",
+)
+_NOTICE_NOTHING: Final = (
+    "未取得可验证的证照内容，不显示任何证照信息。",
+    "no licence content could be read and verified: nothing is shown",
+)
 
 
 def result_view(
@@ -67,6 +111,9 @@ def display(
     view: dict[str, object] = {
         "verdict": result.status.value,
         "verdict_zh": result.status.label_zh,
+        "unverified": True,
+        "notice_zh": None,
+        "notice_en": None,
         "title": None,
         "licence_id": None,
         "holder_name": None,
@@ -78,9 +125,10 @@ def display(
         "seal_picture": None,
     }
     licence, claims = result.licence, result.claims
-    if licence is not None:
+    if licence is not None and _all_passed(result, _AUTHENTIC_SEALED):
         licence_type = _licence_type(licence.type_code)
         view.update(
+            unverified=False,
             title=licence.type_name,
             licence_id=licence.licence_id,
             holder_name=licence.holder.name,
@@ -91,12 +139,13 @@ def display(
         )
         if document is not None and _seal_checked(result):
             view["seal_picture"] = _seal_picture(document)
-    elif claims is not None:
+    elif licence is None and claims is not None and _all_passed(result, _AUTHENTIC_QR):
         licence_type = _licence_type(claims.type_code)
         issuer_name = result.issuer.name if result.issuer is not None else None
-        if issuer_name is None and _passed(result, "trust.issuer") and trust_store is not None:
+        if issuer_name is None and trust_store is not None:
             issuer_name = _issuer_name(trust_store, claims.issuer_code)
         view.update(
+            unverified=False,
             title=None if licence_type is None else licence_type.name,
             licence_id=claims.licence_id,
             holder_name=claims.holder_name,
@@ -105,6 +154,9 @@ def display(
             valid_until=_end(claims.valid_until),
             fields=_fields(claims.surface, licence_type),
         )
+    else:
+        notice = _NOTICE_NOTHING if licence is None and claims is None else _NOTICE_FORGED
+        view.update(notice_zh=notice[0], notice_en=notice[1])
     return view
 
 
@@ -157,12 +209,24 @@ def _fields(
     return out
 
 
-def _passed(result: VerificationResult, name: str) -> bool:
-    return any(c.name == name and c.status is CheckStatus.PASSED for c in result.checks)
+def _all_passed(result: VerificationResult, names: tuple[str, ...]) -> bool:
+    """Whether every check in ``names`` ran and PASSED, each time it ran (one that did not
+    run has not passed)."""
+    passed: dict[str, bool] = {}
+    for check in result.checks:
+        passed[check.name] = passed.get(check.name, True) and check.status is CheckStatus.PASSED
+    return all(passed.get(name, False) for name in names)
 
 
 def _seal_checked(result: VerificationResult) -> bool:
-    return all(_passed(result, name) for name in _SEAL_CHECKS)
+    """Whether the seal picture may be shown (see ``_SEAL_PICTURE_CHECKS``)."""
+    if not _all_passed(result, _SEAL_PICTURE_CHECKS):
+        return False
+    return all(
+        check.status is CheckStatus.PASSED
+        for check in result.checks
+        if check.name.startswith("seal.") or check.name in _SEAL_PICTURE_IF_RUN
+    )
 
 
 def _issuer_name(trust_store: TrustStore, issuer_code: str) -> str | None:

@@ -252,6 +252,29 @@ def test_pasted_sealed_document_shows_revocation_and_seal(
     shot(page, artifacts, "5-sealed-document-revoked")
 
 
+def test_forged_document_shows_why_nothing_is_shown(
+    page: Page, samples: Samples, artifacts: Path
+) -> None:
+    """A genuine seal over content signed with another key: the card says the licence could
+    not be shown to be authentic, and shows neither its content nor the seal."""
+    entries = samples.manifest["samples"]
+    assert isinstance(entries, list)
+    forged = next(e for e in entries if "signer_not_in_seal" in e["expected_reasons"])
+    paste(page, samples.text(forged))
+    assert verdict(page) == "无效"
+    card = page.locator("#verdict .card")
+    expect(card.locator(".card-notice")).to_be_visible()
+    expect(card.locator(".card-notice")).to_contain_text("不显示")
+    expect(card.locator(".card-holder")).to_be_hidden()
+    expect(card.locator(".surface")).to_be_hidden()
+    expect(card.locator(".seal")).to_be_hidden()
+    expect(card.locator(".card-title")).to_have_text("未能识别的证照")
+    expect(card.locator(".reason-list")).to_contain_text(REASONS["signer_not_in_seal"].zh)
+    holder = json.loads(samples.text(forged))["licence"]["holder"]["name"]
+    assert holder not in card.inner_text()
+    shot(page, artifacts, "5c-forged-document")
+
+
 def test_cannot_tell_is_amber(page: Page, samples: Samples, artifacts: Path) -> None:
     entry = withheld_sample(samples)
     paste(page, samples.text(entry))

@@ -613,6 +613,19 @@ def test_unknown_lists_are_not_found(api: Api, path: str) -> None:
     _error(api.client.get(path), 404, "not_found")
 
 
+def test_an_audit_log_that_refuses_writes_is_a_503(api: Api) -> None:
+    """A driver error other than a lost connection (here a constraint the log refuses every
+    record with) is still a 503 audit_unavailable, never a 500, and nothing is recorded."""
+    with api.service.database.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TRIGGER ezz_refuse BEFORE INSERT ON ezz_audit "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+    response = api.verify("EZZ1:A")
+    assert (response.status_code, response.json()["code"]) == (503, "audit_unavailable")
+    assert api.service.database.audit.count() == 0
+
+
 # --------------------------------------------------------------------------- health, metrics
 
 
@@ -626,6 +639,29 @@ def test_health_and_metrics(api: Api) -> None:
     assert 'ezz_verifications_total{kind="verify",verdict="FAILED"} 1.0' in text
     assert 'ezz_http_requests_total{method="POST",route="/v1/verify",status="401"} 1.0' in text
     assert "ezz_http_request_duration_seconds_bucket" in text
+
+
+def _request_series(api: Api) -> set[tuple[str, str, str]]:
+    return {
+        (sample.labels["route"], sample.labels["method"], sample.labels["status"])
+        for metric in api.service.metrics.requests.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
+
+
+def test_made_up_methods_add_no_series(api: Api) -> None:
+    for path in ("/healthz", "/no/such/path"):
+        api.client.request("BREW", path)
+    before = _request_series(api)
+    assert {method for _, method, _ in before} == {"other"}
+    for i in range(20):
+        for path in ("/healthz", "/no/such/path"):
+            api.client.request(f"X-MADE-UP-{i}", path)
+    assert _request_series(api) == before
+    text = api.client.get("/metrics").text
+    assert "MADE-UP" not in text and "BREW" not in text
+    assert 'method="GET",route="/metrics"' in api.client.get("/metrics").text
 
 
 # --------------------------------------------------------------------------- OpenAPI

@@ -299,3 +299,41 @@ def test_handles_and_import_on_both_backends(
         with pytest.raises(RegistryError, match="no licence"):
             handles.create("1.2.156.not-in-the-registry")
         assert db.registry.get(licence_id).licence.licence_id == licence_id
+
+
+@pytest.mark.parametrize(
+    ("table", "what"), [("ezz_present_handle", "handle table"), ("ezz_licence", "registry")]
+)
+def test_unreadable_storage_after_the_token_is_checked_is_audited(
+    demo_dir: Path, tmp_path: Path, database_url: str, table: str, what: str
+) -> None:
+    """The token is spent once checked: when the handle table or registry cannot be read
+    after that, the attempt is on record (verdict ERROR) before the 503 leaves."""
+    data = copy_demo(demo_dir, tmp_path / "sh")
+    with running_api(data, region=SHANGHAI, database_url=database_url) as api:
+        licence_id = _recognised(data)
+        token = _issue(api, licence_id)
+        with api.service.database.engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE {table} RENAME TO {table}_gone")
+        response = api.client.post(
+            "/v1/present", json=_body(token, clerk="李娜"), headers=api.auth("window")
+        )
+        assert response.status_code == 503, response.text
+        assert response.json()["code"] == "storage_unavailable"
+        assert what in response.json()["message"]
+        (record,) = api.service.database.audit.query()
+        assert (record.action, record.verdict, record.reasons) == (
+            "present",
+            "ERROR",
+            ("storage_unavailable",),
+        )
+        assert record.clerk == "李娜"
+        # Which licence it was is known once the handle could be read.
+        assert record.licence_id == (licence_id if table == "ezz_licence" else None)
+        with api.service.database.engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE {table}_gone RENAME TO {table}")
+        again = api.client.post(
+            "/v1/present", json=_body(token, clerk="李娜"), headers=api.auth("window")
+        )
+        assert again.json()["result"]["reasons"] == ["token_replayed"]
+        assert api.service.database.audit.count() == 2

@@ -25,6 +25,7 @@ from verifier_service.db import (
     AuditLog,
     AuditRecord,
     Database,
+    StorageConflict,
     StorageError,
     default_database_url,
     load_or_create_secret,
@@ -606,6 +607,43 @@ def test_an_unreachable_server_is_a_storage_error(holder_key: bytes) -> None:
     pytest.importorskip("psycopg", reason="psycopg is not installed")
     with pytest.raises(StorageError):
         open_database("postgresql+psycopg://postgres@127.0.0.1:1/none", holder_key=holder_key)
+
+
+def refuse_audit_inserts(db: Database) -> None:
+    """Make the database refuse every new audit record with a constraint of its own: a CHECK
+    on PostgreSQL, a trigger on SQLite (which cannot add a CHECK to a table)."""
+    if db.dialect == "postgresql":
+        run_sql(db, "ALTER TABLE ezz_audit ADD CONSTRAINT ezz_refuse CHECK (seq < 0) NOT VALID")
+    else:
+        run_sql(
+            db,
+            "CREATE TRIGGER ezz_refuse BEFORE INSERT ON ezz_audit "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        )
+
+
+def test_a_constraint_violation_is_a_storage_error(db: Database) -> None:
+    fill(db, 2)
+    refuse_audit_inserts(db)
+    with pytest.raises(StorageConflict, match="refused the write"):
+        db.audit.append(entry(3))
+    assert isinstance(StorageConflict("x"), StorageError)
+    assert db.audit.count() == 2
+    assert db.audit.verify_chain().ok
+
+
+def test_bad_sql_is_a_storage_error_that_names_the_problem(db: Database) -> None:
+    # A statement only a bug would send: the message keeps what the database said about it.
+    with pytest.raises(StorageError, match="no_such_column"), db.transactions.read() as conn:
+        conn.execute(text("SELECT no_such_column FROM ezz_audit"))
+    with pytest.raises(StorageError, match="no_such_column"), db.transactions.write() as conn:
+        conn.execute(text("UPDATE ezz_audit SET no_such_column = 1"))
+    # Wrong parameters for a statement: the driver's own complaint (not a connection problem).
+    marker = "%(missing)s" if db.dialect == "postgresql" else "?"
+    with pytest.raises(StorageError, match="ProgrammingError"), db.transactions.read() as conn:
+        conn.exec_driver_sql(f"SELECT seq FROM ezz_audit WHERE seq = {marker}", {})
+    fill(db, 1)  # and the database works on
+    assert db.audit.count() == 1
 
 
 def _secret_worker(path: str, barrier: Any, queue: Any) -> None:

@@ -11,8 +11,9 @@ runs on both (SQLAlchemy Core). Typical use::
     record = db.audit.append(AuditEntry(...))   # durable when it returns
     db.close()
 
-``StorageError`` means the database cannot be used right now (answer 503); bad arguments raise
-``ezhengzhao.errors.InputError``; a bad URL or key ``ConfigurationError``.
+``StorageError`` means the database cannot be used right now or refused a statement — every
+driver error becomes one (answer 503), ``StorageConflict`` when a constraint refused a write;
+bad arguments raise ``ezhengzhao.errors.InputError``; a bad URL or key ``ConfigurationError``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from verifier_service.db.audit import (
     AuditRecord,
     ChainReport,
 )
-from verifier_service.db.common import StorageError
+from verifier_service.db.common import StorageConflict, StorageError
 from verifier_service.db.engine import (
     Database,
     Transactions,
@@ -56,6 +57,7 @@ __all__ = [
     "Database",
     "SqlRegistry",
     "SqlReplayCache",
+    "StorageConflict",
     "StorageError",
     "Transactions",
     "default_database_url",

@@ -6,14 +6,26 @@ from datetime import UTC, datetime
 
 from ezhengzhao.errors import InputError
 
-__all__ = ["StorageError", "check_optional_text", "check_text", "parse_time_text", "time_text"]
+__all__ = [
+    "StorageConflict",
+    "StorageError",
+    "check_optional_text",
+    "check_text",
+    "parse_time_text",
+    "time_text",
+]
 
 
 class StorageError(RuntimeError):
-    """The database cannot be reached or written now (locked too long, server down, disk).
+    """The database cannot be reached or written now (locked too long, server down, disk), or
+    refused a statement (every other driver error: its message names the driver's class).
 
     Not a problem with the request: the service answers 503, and nothing was recorded.
     """
+
+
+class StorageConflict(StorageError):
+    """A write the database refused because it breaks a constraint (a duplicate key…)."""
 
 
 def check_text(value: object, what: str, limit: int) -> str:

@@ -27,7 +27,13 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from ezhengzhao.clock import Clock, system_clock
@@ -35,12 +41,13 @@ from ezhengzhao.errors import ConfigurationError
 from verifier_service.db import tables
 from verifier_service.db.apikeys import ApiKeyStore
 from verifier_service.db.audit import AuditLog
-from verifier_service.db.common import StorageError
+from verifier_service.db.common import StorageConflict, StorageError
 from verifier_service.db.registry import SqlRegistry
 from verifier_service.db.replay import SqlReplayCache
 
 __all__ = [
     "Database",
+    "StorageConflict",
     "StorageError",
     "Transactions",
     "default_database_url",
@@ -109,6 +116,16 @@ class Transactions:
             yield
         except (OperationalError, InterfaceError) as exc:
             raise StorageError(f"the database is unavailable: {exc.orig or exc}") from exc
+        except IntegrityError as exc:
+            raise StorageConflict(f"the database refused the write: {exc.orig or exc}") from exc
+        except DBAPIError as exc:
+            # Any other driver error: bad SQL or a damaged schema (a bug, not an outage), a
+            # value the column refuses, the server's own failure. Still refused with a 503 —
+            # nothing was recorded — but the driver's class stays in the message and the log.
+            name = type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__
+            raise StorageError(
+                f"the database refused the statement ({name}): {exc.orig or exc}"
+            ) from exc
 
 
 class Database:

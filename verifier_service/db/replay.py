@@ -15,14 +15,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from ezhengzhao.errors import ReplayCacheError
 
 # The library's argument checks, so that both caches refuse the same inputs.
 from ezhengzhao.replay import _check_jti, _micros
 from verifier_service.db import tables
-from verifier_service.db.common import StorageError
+from verifier_service.db.common import StorageConflict, StorageError
 
 if TYPE_CHECKING:
     from verifier_service.db.engine import Transactions
@@ -50,7 +50,7 @@ class SqlReplayCache:
         try:
             with self._tx.write() as conn:
                 conn.execute(insert(tables.replay).values(jti=key, expires_us=expiry))
-        except IntegrityError:
+        except StorageConflict:  # the primary key: the jti is recorded already
             return False
         except (SQLAlchemyError, StorageError) as exc:  # cannot tell: fail closed
             raise ReplayCacheError(f"the replay cache cannot record the token: {exc}") from exc

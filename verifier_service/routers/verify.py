@@ -18,21 +18,21 @@ from pydantic import JsonValue
 
 from ezhengzhao.errors import ImageError
 from ezhengzhao.qr.scan import scan_image
-from ezhengzhao.result import VerificationResult
-from verifier_service.db import AuditEntry
 from verifier_service.dependencies import (
     IMAGE_ROUTE,
     Caller,
     Service,
     SettingsDep,
+    Use,
     get_service,
     record_audit,
+    require_clerk,
     require_json,
     require_multipart,
     require_roles,
 )
 from verifier_service.errors import ServiceError
-from verifier_service.routers.present import PresentationDep, is_token, resolve_token
+from verifier_service.presentation import PresentationDep, is_token, resolve_token
 from verifier_service.schemas import (
     Clerk,
     ErrorBody,
@@ -42,7 +42,6 @@ from verifier_service.schemas import (
     VerifyRequest,
     VerifyResponse,
 )
-from verifier_service.settings import Settings
 from verifier_service.views import result_view
 
 __all__ = ["router"]
@@ -52,10 +51,6 @@ router = APIRouter(prefix="/v1", tags=["verify"])
 VERIFIERS: Final = ("window", "peer", "admin")
 # A photo with more codes than this is not a licence held up to a camera.
 MAX_CODES_PER_IMAGE: Final = 16
-# What the audit log takes for a holder code (an ID number or USCC is 18 characters) and a
-# licence identifier.
-_MAX_HOLDER_CODE: Final = 64
-_MAX_LICENCE_ID: Final = 500
 
 _IMAGE_CODES: Final = {
     "no_code_found": "no_qr_code",
@@ -103,64 +98,6 @@ _VERIFY_EXAMPLES: Final = {
 }
 
 
-def _require_clerk(caller: Caller, clerk: str | None) -> None:
-    """Window keys are shared by a counter: the record must say which clerk used one."""
-    if caller.role == "window" and clerk is None:
-        raise ServiceError(
-            "invalid_request",
-            "body.clerk: window callers must name the clerk",
-            errors=[{"path": "body.clerk", "message": "required for window keys"}],
-        )
-
-
-def _entry(
-    result: VerificationResult,
-    *,
-    action: str,
-    caller: Caller,
-    settings: Settings,
-    request_id: str,
-    use_cause: str,
-    item_code: str,
-    clerk: str | None,
-) -> AuditEntry:
-    """The audit record of one verification (the holder code goes in clear: the log keeps
-    only its keyed hash)."""
-    licence_id = holder_code = None
-    if result.licence is not None:
-        licence_id, holder_code = result.licence.licence_id, result.licence.holder.code
-    elif result.claims is not None:
-        licence_id, holder_code = result.claims.licence_id, result.claims.holder_code
-    return AuditEntry(
-        action=action,
-        caller_key_id=caller.key_id,
-        role=caller.role,
-        verdict=result.status.value,
-        request_id=request_id,
-        clerk=clerk,
-        # A peer speaks for its own region; windows and admins for this service's.
-        region=caller.region if caller.role == "peer" else settings.region,
-        licence_id=_storable(licence_id, _MAX_LICENCE_ID),
-        holder_code=_storable(holder_code, _MAX_HOLDER_CODE),
-        item_code=item_code,
-        use_cause=use_cause,
-        # Distinct codes: many rules may fail with the same reason.
-        reasons=tuple(dict.fromkeys(result.reasons)),
-    )
-
-
-def _storable(text: str | None, limit: int) -> str | None:
-    """``text`` if the audit log can keep it, else None.
-
-    Licence data reaches here only when its signature verified, but a trusted issuer may
-    still have signed an identifier no real one looks like (empty, huge, control
-    characters): the use is then recorded without it rather than not recorded at all.
-    """
-    if not text or len(text) > limit or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
-        return None
-    return text
-
-
 def _document_bytes(document: str | dict[str, JsonValue]) -> bytes:
     """The document as the bytes the verifier reads; text that is not valid Unicode
     (a lone surrogate in JSON) is kept with replacement characters and simply fails."""
@@ -185,7 +122,7 @@ def verify(
     """Verify one licence: the text of its offline QR code (``EZZ1:…``) or a sealed
     ``ezz/sealed/1`` document. The answer comes after the use is recorded in the audit log;
     an invalid licence is a 200 whose result says FAILED and why."""
-    _require_clerk(caller, request.clerk)
+    require_clerk(caller, request.clerk)
     if is_token(request.document):  # a 亮证 code (EZT1): resolved by its platform
         assert isinstance(request.document, str)
         return resolve_token(
@@ -199,16 +136,8 @@ def verify(
     request_id = uuid.uuid4().hex
     document = _document_bytes(request.document)
     result = service.verifier.verify(document)
-    entry = _entry(
-        result,
-        action="verify",
-        caller=caller,
-        settings=settings,
-        request_id=request_id,
-        use_cause=request.use_cause,
-        item_code=request.item_code,
-        clerk=request.clerk,
-    )
+    use = Use(caller, request.use_cause, request.item_code, request.clerk)
+    entry = use.entry(result, action="verify", request_id=request_id, region=settings.region)
     (seq,) = record_audit(service, [entry])
     service.metrics.verifications.labels("verify", result.status.value).inc()
     return {
@@ -243,7 +172,7 @@ def verify_image(
     """Find every QR code in a photo (camera frame, scan, upload) and verify each, in reading
     order; each is recorded in the audit log before the answer. 400 ``no_qr_code`` when the
     picture holds none, ``not_an_image`` when it is not a picture."""
-    _require_clerk(caller, clerk)
+    require_clerk(caller, clerk)
     limit = settings.max_image_bytes
     data = file.file.read(limit + 1)
     try:
@@ -257,17 +186,9 @@ def verify_image(
         )
     request_id = uuid.uuid4().hex
     results = [service.verifier.verify_qr(text) for text in texts]
+    use = Use(caller, use_cause, item_code, clerk)
     entries = [
-        _entry(
-            result,
-            action="verify_image",
-            caller=caller,
-            settings=settings,
-            request_id=request_id,
-            use_cause=use_cause,
-            item_code=item_code,
-            clerk=clerk,
-        )
+        use.entry(result, action="verify_image", request_id=request_id, region=settings.region)
         for result in results
     ]
     seqs = record_audit(service, entries)

@@ -472,6 +472,10 @@
     return Number.isNaN(t.getTime()) ? text(iso) : t.toLocaleString("zh-CN", { hour12: false });
   }
 
+  function noticeOf(d) {
+    return d.unverified === true && typeof d.notice_zh === "string" ? d.notice_zh : "";
+  }
+
   function safePicture(url) {
     // Only an inline raster picture: a seal picture never makes the page fetch anything.
     return typeof url === "string" && /^data:image\/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]+$/.test(url)
@@ -505,6 +509,10 @@
     const holder = node.querySelector(".card-holder");
     holder.textContent = d.holder_name ? `持证主体：${d.holder_name}` : "";
     holder.hidden = !d.holder_name;
+    // A licence not shown to be authentic has its content withheld: say so, in place of it.
+    const notice = node.querySelector(".card-notice");
+    notice.textContent = noticeOf(d);
+    notice.hidden = !notice.textContent;
 
     const reasons = Array.isArray(d.reasons) ? d.reasons : [];
     if (reasons.length) {
@@ -571,6 +579,8 @@
     const parts = [`核验结果：${VERDICTS[entry.verdict].word}`];
     if (entry.title) parts.push(entry.title);
     if (entry.holder) parts.push(`持证主体${entry.holder}`);
+    const notice = noticeOf(d);
+    if (notice) parts.push(notice.replace(/。$/, ""));
     const reasons = Array.isArray(d.reasons) ? d.reasons.map((r) => r && r.message_zh).filter(Boolean) : [];
     if (reasons.length) parts.push(`原因：${reasons.join("；")}`);
     return parts.join("，") + "。";

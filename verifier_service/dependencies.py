@@ -14,7 +14,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Annotated, Final
 
@@ -100,8 +100,11 @@ def build_service(settings: Settings, *, clock: Clock = system_clock) -> Service
     )
 
 
-def get_service(request: Request) -> Service:
-    """The process's :class:`Service` (built by ``create_app``)."""
+async def get_service(request: Request) -> Service:
+    """The process's :class:`Service` (built by ``create_app``).
+
+    Dependencies that do not block are ``async``: FastAPI runs a plain ``def`` dependency in
+    a worker thread, a hop that costs more than most of them do."""
     service: Service = request.app.state.service
     return service
 
@@ -204,11 +207,11 @@ def authenticated(
     return Caller(key)
 
 
-def require_roles(*roles: str) -> Callable[..., Caller]:
+def require_roles(*roles: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting callers whose key has one of ``roles`` (403 otherwise)."""
     allowed = frozenset(roles)
 
-    def dependency(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
+    async def dependency(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
         if caller.role not in allowed:
             raise ServiceError(
                 "forbidden", f"a {caller.role} key may not call this (needs {' or '.join(roles)})"
@@ -230,7 +233,7 @@ def _media_type(request: Request) -> str:
     return message.get_content_type()
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """415 unless the body is declared JSON (``application/json`` or ``+json``)."""
     media = _media_type(request)
     if media != "application/json" and not media.endswith("+json"):
@@ -240,7 +243,7 @@ def require_json(request: Request) -> None:
         )
 
 
-def require_multipart(request: Request) -> None:
+async def require_multipart(request: Request) -> None:
     """415 unless the body is ``multipart/form-data``."""
     media = _media_type(request)
     if media != "multipart/form-data":

@@ -227,7 +227,7 @@ def build_presentation(service: Service) -> Presentation:
     )
 
 
-def get_presentation(request: Request) -> Presentation:
+async def get_presentation(request: Request) -> Presentation:
     """The process's :class:`Presentation` (built by ``create_app``)."""
     presentation: Presentation = request.app.state.presentation
     return presentation

@@ -45,6 +45,7 @@ import os
 import secrets
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -271,7 +272,7 @@ class RegistryTransaction(Protocol):
         ...
 
 
-class SQLRegistryBase:
+class SQLRegistryBase(ABC):
     """The :class:`Registry` logic on any SQL database; a subclass supplies the transactions.
 
     A subclass implements ``_write`` (a transaction that holds the registry's write lock from
@@ -287,14 +288,17 @@ class SQLRegistryBase:
         self._clock = clock
         self._list_size = list_size
 
+    @abstractmethod
     def _write(self) -> AbstractContextManager[RegistryTransaction]:
         """A transaction holding the registry's write lock; committed on a clean exit."""
         raise NotImplementedError
 
+    @abstractmethod
     def _read(self) -> AbstractContextManager[RegistryTransaction]:
         """A read-only transaction over one consistent snapshot."""
         raise NotImplementedError
 
+    @abstractmethod
     def close(self) -> None:
         """Release the registry's connections."""
         raise NotImplementedError

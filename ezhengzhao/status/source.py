@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,7 +59,7 @@ class _Cached:
     fetched_at: datetime
 
 
-class _VerifiedSource:
+class _VerifiedSource(ABC):
     """What every status source here shares: token checks and the ttl cache.
 
     A subclass says how to get a URI's token bytes (:meth:`_read`).
@@ -91,6 +92,7 @@ class _VerifiedSource:
             self._cache[uri] = _Cached(token, now)
         return token.status_list
 
+    @abstractmethod
     def _read(self, uri: str) -> bytes:
         """The token bytes published at ``uri``; StatusUnavailable if they cannot be had."""
         raise NotImplementedError

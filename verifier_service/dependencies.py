@@ -20,6 +20,7 @@ from typing import Annotated, Final
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ezhengzhao.clock import Clock, system_clock
@@ -34,8 +35,9 @@ from verifier_service.db import (
     open_database,
 )
 from verifier_service.errors import ServiceError, error_response, retry_after
+from verifier_service.keycache import KeyCache
 from verifier_service.metrics import Metrics
-from verifier_service.settings import Settings, get_settings
+from verifier_service.settings import Settings
 
 __all__ = [
     "IMAGE_ROUTE",
@@ -49,6 +51,7 @@ __all__ = [
     "Use",
     "build_service",
     "get_service",
+    "get_settings",
     "record_audit",
     "require_clerk",
     "require_json",
@@ -79,6 +82,7 @@ class Service:
     database: Database
     limiter: RateLimiter
     metrics: Metrics
+    keys: KeyCache
 
     def close(self) -> None:
         self.database.close()
@@ -97,6 +101,7 @@ def build_service(settings: Settings, *, clock: Clock = system_clock) -> Service
         database=database,
         limiter=RateLimiter(settings.rate_limit),
         metrics=Metrics(),
+        keys=KeyCache(settings.key_cache_seconds),
     )
 
 
@@ -107,6 +112,15 @@ async def get_service(request: Request) -> Service:
     a worker thread, a hop that costs more than most of them do."""
     service: Service = request.app.state.service
     return service
+
+
+async def get_settings(request: Request) -> Settings:
+    """The settings the process's :class:`Service` was built with.
+
+    Read from the service rather than through ``app.dependency_overrides``: with any override
+    in place FastAPI re-inspects every dependency's signature on every request."""
+    service: Service = request.app.state.service
+    return service.settings
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
@@ -177,26 +191,27 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def authenticated(
+async def authenticated(
     service: ServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header_key: Annotated[str | None, Depends(_api_key_header)],
 ) -> Caller:
     """The caller whose API key the request carries; 401 without a valid key, 429 when the
-    key has spent its rate."""
+    key has spent its rate.
+
+    A key that authenticated in the last ``EZZ_KEY_CACHE_SECONDS`` is taken from the
+    process's :class:`KeyCache`; any other is looked up in the database, in a worker thread
+    (the read blocks)."""
     secret = credentials.credentials if credentials is not None else header_key
     challenge = {"WWW-Authenticate": "Bearer"}
     if not secret:
         raise ServiceError("unauthenticated", "an API key is required", headers=challenge)
-    try:
-        key = service.database.api_keys.authenticate(secret)
-    except StorageError as exc:
-        log.error("API key lookup failed: %s", exc)
-        raise ServiceError(
-            "storage_unavailable", "the key store cannot be reached; try again"
-        ) from exc
+    key = service.keys.get(secret)
     if key is None:
-        raise ServiceError("unauthenticated", "unknown or revoked API key", headers=challenge)
+        key = await run_in_threadpool(_look_up_key, service, secret)
+        if key is None:
+            raise ServiceError("unauthenticated", "unknown or revoked API key", headers=challenge)
+        service.keys.put(secret, key)
     wait = service.limiter.take(key.key_id)
     if wait > 0:
         raise ServiceError(
@@ -205,6 +220,16 @@ def authenticated(
             headers=retry_after(wait),
         )
     return Caller(key)
+
+
+def _look_up_key(service: Service, secret: str) -> ApiKey | None:
+    try:
+        return service.database.api_keys.authenticate(secret)
+    except StorageError as exc:
+        log.error("API key lookup failed: %s", exc)
+        raise ServiceError(
+            "storage_unavailable", "the key store cannot be reached; try again"
+        ) from exc
 
 
 def require_roles(*roles: str) -> Callable[..., Awaitable[Caller]]:

@@ -62,11 +62,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     app.state.service = service
     app.state.presentation = presentation
-    # Requests see the settings the service was built with.
-    async def current_settings() -> Settings:
-        return settings
-
-    app.dependency_overrides[get_settings] = current_settings
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     app.add_middleware(MetricsMiddleware, metrics=service.metrics)

@@ -22,7 +22,8 @@ from PIL import Image
 from ezhengzhao.errors import ConfigurationError
 from tests.service.apptools import Api, copy_demo, demo_time, running_api
 from verifier_service.db import tables
-from verifier_service.settings import Settings, get_settings
+from verifier_service.keycache import KeyCache
+from verifier_service.settings import Settings
 
 VERIFY = "/v1/verify"
 IMAGE = "/v1/verify/image"
@@ -382,13 +383,14 @@ def test_body_size_limits(full_data: Path, tmp_path: Path) -> None:
         assert api.service.database.audit.count() == 1
 
 
-def test_settings_are_a_dependency_tests_can_replace(api: Api) -> None:
-    """Requests read the settings through ``get_settings``; overriding it changes the picture
-    limit the upload route applies (the body limit, fixed at start-up, stays)."""
+def test_requests_read_the_settings_of_the_service(api: Api) -> None:
+    """Requests read the settings of the service on ``app.state``; a service with other
+    settings changes the picture limit the upload route applies (the body limit, fixed at
+    start-up, stays)."""
     picture = _png(Image.effect_noise((120, 120), 100).convert("L"))
-    settings = api.service.settings
-    small = dataclasses.replace(settings, max_image_bytes=len(picture) - 1)
-    api.app.dependency_overrides[get_settings] = lambda: small
+    service = api.service
+    small = dataclasses.replace(service.settings, max_image_bytes=len(picture) - 1)
+    api.app.state.service = dataclasses.replace(service, settings=small)
     try:
         response = api.client.post(
             IMAGE,
@@ -398,7 +400,7 @@ def test_settings_are_a_dependency_tests_can_replace(api: Api) -> None:
         )
         _error(response, 413, "image_too_large")
     finally:
-        api.app.dependency_overrides[get_settings] = lambda: settings
+        api.app.state.service = service
     response = api.client.post(
         IMAGE,
         files={"file": ("a.png", picture, "image/png")},
@@ -429,7 +431,8 @@ def test_keys_are_required_and_checked(api: Api) -> None:
     assert response.status_code == 200
     response = api.client.post(VERIFY, json=body, headers={"Authorization": "Basic YTpi"})
     _error(response, 401, "unauthenticated")
-    # A revoked key stops working at once.
+    # Without a key cache (EZZ_KEY_CACHE_SECONDS=0) a revoked key stops working at once.
+    api.app.state.service = dataclasses.replace(api.service, keys=KeyCache(0))
     keys = api.service.database.api_keys
     key, secret = keys.create(role="window", name="临时")
     headers = {"Authorization": f"Bearer {secret}"}
@@ -437,6 +440,30 @@ def test_keys_are_required_and_checked(api: Api) -> None:
     keys.revoke(key.key_id)
     _error(api.client.post(VERIFY, json=body, headers=headers), 401, "unauthenticated")
     assert api.client.post(VERIFY, json=body, headers=headers).headers["WWW-Authenticate"]
+
+
+def test_a_revoked_key_stops_working_within_the_key_cache_time(api: Api) -> None:
+    """A worker trusts a key it looked up for the cache time, then looks it up again."""
+    clock = [100.0]
+    api.app.state.service = dataclasses.replace(
+        api.service, keys=KeyCache(2.0, monotonic=lambda: clock[0])
+    )
+    body = {"document": "EZZ1:A", "use_cause": "u", "item_code": "i", "clerk": "c"}
+    keys = api.service.database.api_keys
+    key, secret = keys.create(role="window", name="临时")
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert api.client.post(VERIFY, json=body, headers=headers).status_code == 200
+    keys.revoke(key.key_id)
+    clock[0] = 101.9
+    assert api.client.post(VERIFY, json=body, headers=headers).status_code == 200
+    clock[0] = 102.0
+    _error(api.client.post(VERIFY, json=body, headers=headers), 401, "unauthenticated")
+    clock[0] = 100.0  # a refused key is not remembered as good
+    _error(api.client.post(VERIFY, json=body, headers=headers), 401, "unauthenticated")
+    # Another key is unaffected, and every use was recorded under the key that made it.
+    assert api.client.post(VERIFY, json=body, headers=api.auth("window")).status_code == 200
+    callers = [r.caller_key_id for r in api.service.database.audit.query()]
+    assert callers.count(key.key_id) == 2
 
 
 def test_roles(api: Api) -> None:
@@ -722,6 +749,17 @@ def test_settings_from_the_environment(full_data: Path) -> None:
     assert settings.region == "340000", "the demo manifest's verifying region"
     assert settings.database_url.endswith("/service/service.db")
     assert Settings.from_env({**env, "EZZ_REGION": "310000"}).region == "310000"
-    for bad in ({"EZZ_RATE_LIMIT": "fast"}, {"EZZ_RATE_LIMIT": "0"}, {"EZZ_REGION": "12"}):
+    assert settings.key_cache_seconds == 2.0
+    assert Settings.from_env({**env, "EZZ_KEY_CACHE_SECONDS": "0"}).key_cache_seconds == 0
+    assert Settings.from_env({**env, "EZZ_KEY_CACHE_SECONDS": "0.5"}).key_cache_seconds == 0.5
+    for bad in (
+        {"EZZ_RATE_LIMIT": "fast"},
+        {"EZZ_RATE_LIMIT": "0"},
+        {"EZZ_REGION": "12"},
+        {"EZZ_KEY_CACHE_SECONDS": "-1"},
+        {"EZZ_KEY_CACHE_SECONDS": "nan"},
+        {"EZZ_KEY_CACHE_SECONDS": "soon"},
+        {"EZZ_KEY_CACHE_SECONDS": "86400"},
+    ):
         with pytest.raises(ConfigurationError):
             Settings.from_env({**env, **bad})

@@ -26,6 +26,7 @@ from ezhengzhao.sign.ses import make_signature, parse_ses_signature, sm3
 from ezhengzhao.sign.suites import SM2_SM3
 from ezhengzhao.sign.x509 import Certificate, Name, build_certificate
 from tests.service.apptools import Api, copy_demo, demo_time, running_api
+from verifier_service.schemas import VerifyResponse
 
 FORGED_HOLDER = "冒名顶替"
 CONTENT = ("title", "licence_id", "holder_name", "issuer_name", "valid_from", "valid_until")
@@ -226,3 +227,18 @@ def test_authentic_but_refused_licences_still_show_their_content(api: Api, data:
     _, display = _display(api, _genuine(data))
     assert display["verdict"] == "PASSED"
     _assert_shown(display, picture=True)
+
+
+def test_every_demo_answer_is_exactly_the_documented_shape(api: Api, data: Path) -> None:
+    """/v1/verify sends its body without re-validating it: every demo sample's answer must be
+    what VerifyResponse describes, no field missing, mistyped or extra."""
+    answers = 0
+    for key in ("samples", "qr_samples"):
+        for sample in _samples(data, key):
+            response = api.verify((data / str(sample["file"])).read_text(encoding="utf-8"))
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert VerifyResponse.model_validate(body).model_dump(mode="json") == body
+            assert body["result"]["status"] == sample["expected_status"], sample["file"]
+            answers += 1
+    assert answers >= 30

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import inspect, text
 
 from ezhengzhao.errors import ConfigurationError, InputError
@@ -31,6 +34,7 @@ from verifier_service.db import (
     load_or_create_secret,
     open_database,
 )
+from verifier_service.db.audit import canonical_record
 
 HOLDER = "11010519491231002X"  # a structurally valid 居民身份证号码
 START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -671,3 +675,28 @@ def test_the_secret_is_created_once_even_by_racing_processes(tmp_path: Path) -> 
     path.write_text("not hex\n")
     with pytest.raises(ConfigurationError):
         load_or_create_secret(path)
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=300)
+@given(
+    fields=st.dictionaries(
+        st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=12),
+        st.none()
+        | st.integers(min_value=0, max_value=2**53 - 1)
+        | _TEXT
+        | st.lists(_TEXT, max_size=4),
+        max_size=16,
+    )
+)
+def test_record_encoding_is_rfc8785(fields: dict[str, object]) -> None:
+    """Records are hashed over the fast encoder's bytes: for every value a record can hold
+    they are the reference RFC 8785 encoder's."""
+    assert canonical_record(fields) == bytes(rfc8785.dumps(fields))
+
+
+def test_record_text_with_a_lone_surrogate_is_refused_as_by_rfc8785() -> None:
+    with pytest.raises(rfc8785.CanonicalizationError):
+        canonical_record({"use_cause": "半个\ud800字"})

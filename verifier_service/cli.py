@@ -103,7 +103,10 @@ def cmd_apikey_revoke(args: argparse.Namespace) -> int:
     if not revoked:
         print(f"ezz: no active API key {args.key_id}", file=sys.stderr)
         return _EXIT_USAGE
-    print(f"API key {args.key_id} revoked")
+    print(
+        f"API key {args.key_id} revoked; running services refuse it within "
+        "EZZ_KEY_CACHE_SECONDS (default 2 s)"
+    )
     return _EXIT_OK
 
 

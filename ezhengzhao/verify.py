@@ -37,7 +37,6 @@ authority: in steady state a verification costs one signature check.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections.abc import Hashable, Mapping
@@ -276,8 +275,10 @@ class Verifier:
             text = document if isinstance(document, str) else document.decode("ascii", "replace")
             return self.verify_qr(text)
         run = _SealedRun(self, self._now())
-        with contextlib.suppress(_Stop):
+        try:  # noqa: SIM105 — contextlib.suppress costs an object and two calls a licence
             run.execute(document)
+        except _Stop:
+            pass
         lic = run.licence if run.intact else None
         return self._result(run, licence=lic, issuer=None if lic is None else lic.issuer)
 
@@ -285,8 +286,10 @@ class Verifier:
         """Verify an offline ``EZZ1:`` QR text; the result carries the decoded claims and,
         when a trust list names the issuer, the issuer as the list describes it."""
         run = _QrRun(self, self._now())
-        with contextlib.suppress(_Stop):
+        try:  # noqa: SIM105 — contextlib.suppress costs an object and two calls a licence
             run.execute(text)
+        except _Stop:
+            pass
         issuer = None
         if run.intact and run.entry is not None:
             e = run.entry
@@ -326,7 +329,7 @@ class Verifier:
             issuer=issuer,
             verifying_region=self._region,
             suite=run.suite,
-            warnings=tuple(c.reason for c in checks if c.status is CheckStatus.WARNING),
+            warnings=tuple(c.reason for c in checks if c.status is _WARNING),
             claims=claims,
         )
 
@@ -395,7 +398,11 @@ _AUTHENTICITY: Final = frozenset(
         "trust.issuer",
     }
 )
+# Enum members as module constants: reading one off its class goes through the enum
+# metaclass, which costs more than a check in loops over every check of a verification.
 _PASSED: Final = CheckStatus.PASSED
+_FAILED: Final = CheckStatus.FAILED
+_WARNING: Final = CheckStatus.WARNING
 # Check is a frozen value; a pass carries no detail, so one instance per check name serves
 # every verification (building a frozen dataclass costs more than most checks themselves).
 _PASSED_CHECKS: dict[str, Check] = {}
@@ -585,7 +592,7 @@ class _Checks:
         if source is None:
             return
         untrusted = next(
-            (c for c in self.checks if c.name in _AUTHENTICITY and c.status is CheckStatus.FAILED),
+            (c for c in self.checks if c.name in _AUTHENTICITY and c.status is _FAILED),
             None,
         )
         if untrusted is not None:
@@ -622,6 +629,11 @@ class _Checks:
                 "status_unavailable",
                 f"unknown status {value} in {reference.uri}",
             )
+
+    @property
+    def rules_apply(self) -> bool:
+        """Whether the verifier applies rules at all: it has rule sets and a region."""
+        return self.v._rules is not None and self.v._region is not None
 
     def check_rules(
         self,
@@ -711,6 +723,8 @@ class _SealedRun(_Checks):
         region, level = lic.issuer.region_code, lic.issuer.level
         if self.entry is not None:
             region, level = self.entry.region, self.entry.level
+        if not self.rules_apply:  # what follows is built only for rules to read
+            return
         self.check_rules(
             lic.type_code,
             {
@@ -887,6 +901,8 @@ class _QrRun(_Checks):
         self.check_expiry(claims, cert)
         self.check_validity(claims.valid_from, claims.valid_until)
         self.check_status(claims.status)
+        if not self.rules_apply:  # what follows is built only for rules to read
+            return
         self.check_rules(
             claims.type_code,
             {

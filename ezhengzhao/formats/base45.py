@@ -9,6 +9,7 @@ not fit (a triple above 65535 such as ``GGW``, a final pair above 255) — RFC 9
 
 from __future__ import annotations
 
+import functools
 import struct
 
 from ezhengzhao.errors import PayloadError
@@ -26,6 +27,12 @@ _DECODE_TABLE = bytes(
 )
 # For encoding, n = c + 45·q with q = d + 45·e < 1457: one table lookup gives the digits d e.
 _HIGH_PAIRS = tuple(ALPHABET[q % 45] + ALPHABET[q // 45] for q in range(65536 // 45 + 1))
+
+
+@functools.lru_cache(maxsize=64)
+def _low_bytes_mask(groups: int) -> int:
+    """The integer whose ``groups`` 3-byte lanes are each ``00 00 FF``."""
+    return int.from_bytes(b"\x00\x00\xff" * groups, "big")
 
 
 def b45encode(data: bytes) -> str:
@@ -63,16 +70,14 @@ def b45decode(text: str) -> bytes:
         raise PayloadError("base45", f"base45 text of {size} characters: length ≡ 1 (mod 3)")
     full = size - size % 3
     groups = full // 3
-    # Lane-wise arithmetic in one big integer ("SWAR"): each group gets a 3-byte big-endian
-    # lane holding its digit; n = c + 45·d + 2025·e ≤ 91124 < 2**24 never carries into the
-    # next lane, so three multiply-adds on big ints decode every group at C speed.
-    lanes = bytearray(full)
-    lanes[2::3] = digits[0:full:3]
-    c = int.from_bytes(lanes, "big")
-    lanes[2::3] = digits[1:full:3]
-    d = int.from_bytes(lanes, "big")
-    lanes[2::3] = digits[2:full:3]
-    e = int.from_bytes(lanes, "big")
+    # Lane-wise arithmetic in one big integer ("SWAR"): read as one big-endian integer, the
+    # digits of each group c d e already sit in a 3-byte lane, c on top. Masking out each
+    # digit gives three integers with one digit per lane, and n = c + 45·d + 2025·e ≤ 91124 <
+    # 2**24 never carries into the next lane: a handful of big-int operations decode every
+    # group at C speed.
+    lanes = int.from_bytes(digits[:full], "big")
+    low = _low_bytes_mask(groups)
+    c, d, e = lanes >> 16 & low, lanes >> 8 & low, lanes & low
     values = (c + 45 * d + 2025 * e).to_bytes(full, "big")
     overflow = values[0::3]  # the lane's top byte is non-zero exactly when n > 65535
     if overflow.count(0) != groups:

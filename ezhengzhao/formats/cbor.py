@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import Final
 
 import cbor2
 
@@ -60,6 +61,9 @@ def loads_strict(data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> object:
     if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 0:
         raise ValueError("max_depth must be a non-negative int")
     buffer = bytes(data)
+    value = _read_common(buffer, max_depth, tags=True)
+    if value is not _UNUSUAL:
+        return value
     if not buffer:
         raise PayloadError("cbor", "empty input: no CBOR data item")
     try:
@@ -83,7 +87,15 @@ def loads_canonical(data: bytes, *, max_depth: int = DEFAULT_MAX_DEPTH) -> objec
     :func:`loads_strict`, which accepts non-canonical but well-formed input and names the
     problem otherwise. For authenticated data only: cbor2 acts on semantic tags before the
     comparison, which :func:`loads_strict` never does.
+
+    Input made of the common items only (no tags, no simple values but false/true/null) is
+    read by the strict fast reader instead: for it both routes give the same value, and the
+    re-encoding costs more than the reading.
     """
+    if type(data) is bytes and type(max_depth) is int:
+        value = _read_common(data, max_depth, tags=False)
+        if value is not _UNUSUAL:
+            return value
     try:
         value = cbor2.loads(data)
         if cbor2.dumps(value, canonical=True) == data:
@@ -103,6 +115,144 @@ def dumps(value: object) -> bytes:
         return cbor2.dumps(value, canonical=True)
     except cbor2.CBOREncodeError as exc:
         raise TypeError(f"cannot encode as CBOR: {exc}") from exc
+
+
+class _Unusual(Exception):
+    """Internal: the fast reader met an error or a rare item; the full reader takes over."""
+
+
+_UNUSUAL: Final = object()
+# Bound unpack_from methods: reading a multi-byte head this way costs half a slice + from_bytes.
+_HALF, _SINGLE, _DOUBLE = (struct.Struct(f).unpack_from for f in (">e", ">f", ">d"))
+_U16, _U32, _U64 = (struct.Struct(f).unpack_from for f in (">H", ">I", ">Q"))
+
+
+def _read_common(data: bytes, max_depth: int, *, tags: bool) -> object:
+    """``data`` as one item read by the fast reader, or :data:`_UNUSUAL` when it cannot say.
+
+    The fast reader accepts a subset of what :class:`_Reader` accepts and returns the same
+    value for it: integers, strings, arrays, maps with int or text keys, false/true/null,
+    floats, and (with ``tags``) tags. Anything else — every error included — makes it give up,
+    and the caller asks :class:`_Reader`, whose answer (value or precise error) is the one that
+    counts. So the fast reader decides nothing; it only spares the common case the full
+    reader's per-item calls.
+    """
+    try:
+        value, end = _fast_item(data, 0, max_depth, tags)
+    except (_Unusual, IndexError, ValueError, RecursionError, struct.error):
+        # IndexError: truncated input; ValueError: invalid UTF-8 — the full reader names both.
+        return _UNUSUAL
+    # A string running past the end leaves ``end`` beyond the input: also refused here.
+    return value if end == len(data) else _UNUSUAL
+
+
+def _fast_item(data: bytes, pos: int, room: int, tags: bool) -> tuple[object, int]:
+    """The item at ``pos`` and the offset after it; ``room``: containers that may still nest.
+
+    Raises _Unusual (or IndexError, ValueError) for whatever it leaves to the full reader.
+    """
+    initial = data[pos]
+    major, info = initial >> 5, initial & 0x1F
+    pos += 1
+    if info < 24:
+        argument = info
+    elif major == 7:  # floats (their argument bytes are the value); simple values: unusual
+        if info == 25:
+            return _HALF(data, pos)[0], pos + 2
+        if info == 26:
+            return _SINGLE(data, pos)[0], pos + 4
+        if info == 27:
+            return _DOUBLE(data, pos)[0], pos + 8
+        raise _Unusual
+    elif info == 24:
+        argument = data[pos]
+        pos += 1
+    elif info == 25:  # struct.error when the input ends first
+        argument = _U16(data, pos)[0]
+        pos += 2
+    elif info == 26:
+        argument = _U32(data, pos)[0]
+        pos += 4
+    elif info == 27:
+        argument = _U64(data, pos)[0]
+        pos += 8
+    else:
+        raise _Unusual  # indefinite lengths, break, reserved values
+    if major == 0:
+        return argument, pos
+    if major == 1:
+        return -1 - argument, pos
+    if major == 2 or major == 3:
+        end = pos + argument
+        if end > len(data):
+            raise _Unusual
+        return (data[pos:end] if major == 2 else data[pos:end].decode("utf-8")), end
+    if major == 7:
+        if info == 20 or info == 21:
+            return info == 21, pos
+        if info == 22:
+            return None, pos
+        raise _Unusual  # undefined and simple values
+    if room <= 0:
+        raise _Unusual
+    if major == 6:
+        if not tags:
+            raise _Unusual
+        content, pos = _fast_item(data, pos, room - 1, tags)
+        return cbor2.CBORTag(argument, content), pos
+    # Arrays and maps. Their children are mostly small integers and short text: those are
+    # read here inline (three times over, for items, keys and values), since a call per item
+    # is most of a reader's cost. Every item takes a byte: a larger count is a lie.
+    if major == 4:
+        if pos + argument > len(data):
+            raise _Unusual
+        items: list[object] = []
+        for _ in range(argument):
+            head = data[pos]
+            if head < 0x18:  # unsigned integer 0..23
+                items.append(head)
+                pos += 1
+            elif 0x60 <= head < 0x78:  # text string of 0..23 bytes
+                end = pos + head - 0x5F
+                items.append(data[pos + 1 : end].decode("utf-8"))
+                pos = end
+            else:
+                item, pos = _fast_item(data, pos, room - 1, tags)
+                items.append(item)
+        return items, pos
+    if pos + 2 * argument > len(data):
+        raise _Unusual
+    result: dict[object, object] = {}
+    for _ in range(argument):
+        head = data[pos]
+        if head < 0x18:
+            key: object = head
+            pos += 1
+        elif 0x60 <= head < 0x78:
+            end = pos + head - 0x5F
+            key = data[pos + 1 : end].decode("utf-8")
+            pos = end
+        else:
+            key, pos = _fast_item(data, pos, room - 1, tags)
+            if type(key) is not int and type(key) is not str:  # bool, float, bytes…: unusual
+                raise _Unusual
+        if key in result:  # a duplicate
+            raise _Unusual
+        head = data[pos]
+        if head < 0x18:
+            result[key] = head
+            pos += 1
+        elif 0x60 <= head < 0x78:
+            end = pos + head - 0x5F
+            result[key] = data[pos + 1 : end].decode("utf-8")
+            pos = end
+        elif head == 0x78:  # text string of 24..255 bytes
+            end = pos + 2 + data[pos + 1]
+            result[key] = data[pos + 2 : end].decode("utf-8")
+            pos = end
+        else:
+            result[key], pos = _fast_item(data, pos, room - 1, tags)
+    return result, pos
 
 
 class _Reader:

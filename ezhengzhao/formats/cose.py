@@ -241,24 +241,47 @@ def decode_sign1(
     if not isinstance(signature, bytes):
         raise PayloadError("cose", "the signature must be a byte string")
 
-    if protected:
-        protected_header = loads_strict(protected)
-        if not isinstance(protected_header, dict):
-            raise PayloadError("cose", "the protected header is not a CBOR map")
-    else:
-        protected_header = {}  # RFC 9052 §3: the zero-length bstr means "no parameters"
-    _check_header(protected_header, "protected")
-    _check_header(unprotected, "unprotected")
-    alg = protected_header.get(HDR_ALG)
-    if HDR_ALG in protected_header and (isinstance(alg, bool) or not isinstance(alg, int)):
-        raise PayloadError("cose", "the alg header parameter must be an integer")
+    protected_header = _PROTECTED_HEADERS.get(protected)
+    fresh = protected_header is None
+    if protected_header is None:
+        protected_header = _protected_header(protected)
+    if unprotected:  # an empty map has nothing to check
+        _check_header(unprotected, "unprotected")
+    if fresh:
+        alg = protected_header.get(HDR_ALG)
+        if HDR_ALG in protected_header and (isinstance(alg, bool) or not isinstance(alg, int)):
+            raise PayloadError("cose", "the alg header parameter must be an integer")
+        if len(protected) <= _PROTECTED_HEADER_KEPT_SIZE:
+            if len(_PROTECTED_HEADERS) >= _PROTECTED_HEADERS_MAX:
+                _PROTECTED_HEADERS.clear()
+            _PROTECTED_HEADERS[protected] = protected_header
     return CoseSign1(
         protected=protected,
-        protected_header=MappingProxyType(protected_header),
-        unprotected_header=MappingProxyType(unprotected),
+        protected_header=protected_header,
+        unprotected_header=MappingProxyType(unprotected) if unprotected else _EMPTY,
         payload=payload,
         signature=signature,
     )
+
+
+# Every message of one signer has the same protected header ({alg, kid}): its decoded, checked
+# and read-only form is kept by its bytes, sparing a CBOR read per message. Only headers that
+# passed every check are kept (so errors come out as before, in order); a full table is emptied.
+_PROTECTED_HEADERS: dict[bytes, Mapping[int | str, object]] = {}
+_PROTECTED_HEADERS_MAX: Final = 1024
+_PROTECTED_HEADER_KEPT_SIZE: Final = 128  # ours are 17 bytes; large ones are not worth keeping
+
+
+def _protected_header(protected: bytes) -> Mapping[int | str, object]:
+    """The protected header bstr's map with its labels checked (``alg`` is the caller's)."""
+    if protected:
+        header = loads_strict(protected)
+        if not isinstance(header, dict):
+            raise PayloadError("cose", "the protected header is not a CBOR map")
+    else:
+        header = {}  # RFC 9052 §3: the zero-length bstr means "no parameters"
+    _check_header(header, "protected")
+    return MappingProxyType(header)
 
 
 def verify_sign1(message: CoseSign1, public_key: PublicKey, *, external_aad: bytes = b"") -> None:
@@ -328,14 +351,8 @@ _SIG1_PREFIX: Final = b"\x84\x6aSignature1"
 def _sig_structure(protected: bytes, external_aad: bytes, payload: bytes) -> bytes:
     if not isinstance(external_aad, bytes | bytearray | memoryview):
         raise TypeError("external_aad must be bytes")
+    # The empty external_aad (always, for QR codes) is the byte string head 0x40 alone.
+    aad = _head(2, len(external_aad)) + external_aad if external_aad else b"\x40"
     return b"".join(
-        (
-            _SIG1_PREFIX,
-            _head(2, len(protected)),
-            protected,
-            _head(2, len(external_aad)),
-            bytes(external_aad),
-            _head(2, len(payload)),
-            payload,
-        )
+        (_SIG1_PREFIX, _head(2, len(protected)), protected, aad, _head(2, len(payload)), payload)
     )

@@ -185,8 +185,12 @@ def decode_qr_text(text: str, *, max_size: int = 16 * 1024) -> cose.CoseSign1:
     return cose.decode_sign1(qrtext.unwrap(text, prefix=PREFIX, max_size=max_size))
 
 
-def _text(value: object, what: str, *, max_length: int = 4000) -> str:
-    if not isinstance(value, str) or not value or len(value) > max_length:
+# The checks below test `type(v) is str` (or int) rather than isinstance: the CBOR reader
+# returns exact built-in types, and bool, an int subclass, is excluded as it must be.
+
+
+def _text(value: object, what: str, max_length: int) -> str:
+    if type(value) is not str or not value or len(value) > max_length:
         raise PayloadError("claims", f"{what} must be a non-empty string")
     return value
 
@@ -219,9 +223,7 @@ def parse_claims(payload: bytes) -> QrClaims:
         raise PayloadError("claims", "licence claim 7 (surface fields) must be a small map")
     checked: dict[str, SurfaceValue] = {}
     for key, value in surface.items():
-        if not isinstance(key, str) or not (
-            isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
-        ):
+        if type(key) is not str or (type(value) is not str and type(value) is not int):
             raise PayloadError("claims", "surface fields map text keys to text or integers")
         checked[key] = value
     status = None
@@ -231,18 +233,18 @@ def parse_claims(payload: bytes) -> QrClaims:
         if not isinstance(entry, dict):
             raise PayloadError("claims", "claim 65535 must hold a status_list reference")
         idx, uri = entry.get("idx"), entry.get("uri")
-        if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0:
+        if type(idx) is not int or idx < 0:
             raise PayloadError("claims", "status_list.idx must be a non-negative integer")
-        status = StatusReference(_text(uri, "status_list.uri", max_length=2000), idx)
+        status = StatusReference(_text(uri, "status_list.uri", 2000), idx)
     return QrClaims(
-        issuer_code=_text(cwt.get(cose.CWT_ISS), "claim 1 (iss)", max_length=18),
+        issuer_code=_text(cwt.get(cose.CWT_ISS), "claim 1 (iss)", 18),
         issued_at=cose.numeric_date(cwt.get(cose.CWT_IAT), "claim 6 (iat)"),
         expires_at=cose.numeric_date(cwt.get(cose.CWT_EXP), "claim 4 (exp)"),
-        licence_id=_text(licence.get(1), "licence claim 1 (证照标识)", max_length=160),
-        type_code=_text(licence.get(2), "licence claim 2 (type code)", max_length=21),
-        holder_name=_text(licence.get(3), "licence claim 3 (holder name)", max_length=200),
-        holder_code=_text(licence.get(4), "licence claim 4 (holder code)", max_length=18),
-        number=_text(licence.get(5), "licence claim 5 (number)", max_length=100),
+        licence_id=_text(licence.get(1), "licence claim 1 (证照标识)", 160),
+        type_code=_text(licence.get(2), "licence claim 2 (type code)", 21),
+        holder_name=_text(licence.get(3), "licence claim 3 (holder name)", 200),
+        holder_code=_text(licence.get(4), "licence claim 4 (holder code)", 18),
+        number=_text(licence.get(5), "licence claim 5 (number)", 100),
         valid_from=_date(validity[0], "validity start"),
         valid_until=None if validity[1] is None else _date(validity[1], "validity end"),
         surface=MappingProxyType(checked),

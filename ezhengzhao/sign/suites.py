@@ -240,6 +240,13 @@ class _EcSuite(SignatureSuite, ABC):
     def _verify(
         self, public: object, signature: bytes, data: bytes, form: SignatureForm | None
     ) -> None:
+        if form == "raw" and type(signature) is bytes and len(signature) == 2 * _SCALAR_BYTES:
+            # COSE's r ‖ s, as every QR code carries: straight to DER (what _ec_rs would do,
+            # without its checks for the other forms and types).
+            r = int.from_bytes(signature[:_SCALAR_BYTES], "big")
+            s = int.from_bytes(signature[_SCALAR_BYTES:], "big")
+            self._verify_der(public, encode_dss_signature(r, s), data)
+            return
         der_ok = form is None or form == "der"
         if der_ok and type(signature) is bytes and _strict_der_rs(signature) is not None:
             # Already the one DER encoding of (r, s): re-encoding would give the same bytes.

@@ -498,3 +498,141 @@ def test_loads_canonical_takes_canonical_input_and_refuses_what_strict_refuses()
     ]:
         with pytest.raises(PayloadError, match=words):
             loads_canonical(bad)
+
+
+# -- the fast reader: a shortcut that must never change an answer --------------------------------
+
+
+def _full_reader_loads(data: bytes, max_depth: int = 16) -> object:
+    """loads_strict as it was before the fast reader: the full reader alone."""
+    from ezhengzhao.formats.cbor import _Malformed, _Reader
+
+    if not data:
+        raise PayloadError("cbor", "empty input: no CBOR data item")
+    try:
+        value, end = _Reader(data, max_depth).item(0, 0)
+    except _Malformed as exc:
+        raise PayloadError("cbor", str(exc)) from None
+    if end != len(data):
+        raise PayloadError(
+            "cbor", f"{len(data) - end} trailing byte(s) after the CBOR data item at {end}"
+        )
+    return value
+
+
+def _outcome(read: Callable[[bytes], object], data: bytes) -> tuple[str, object]:
+    """What ``read`` says of ``data``: the value (encoded, so that types count and NaN equals
+    NaN), or the error message."""
+    try:
+        value = read(data)
+    except PayloadError as exc:
+        return "error", str(exc)
+    return type(value).__name__, cbor2.dumps(value)
+
+
+def _mutations(encoded: bytes, position: int, byte: int) -> list[bytes]:
+    """The encoding as is, with one byte changed, truncated, and with a byte appended."""
+    at = position % (len(encoded) + 1)
+    changed = bytearray(encoded)
+    if at < len(encoded):
+        changed[at] = byte
+    return [encoded, bytes(changed), encoded[:at], encoded + bytes([byte])]
+
+
+@given(_values, st.integers(min_value=0), st.integers(0, 255), st.booleans())
+@settings(max_examples=400)
+def test_loads_strict_answers_as_the_full_reader_alone(
+    value: object, position: int, byte: int, tagged: bool
+) -> None:
+    from ezhengzhao.formats.cbor import _UNUSUAL, _read_common
+
+    encoded = cbor2.dumps(cbor2.CBORTag(18, value) if tagged else value)
+    for data in _mutations(encoded, position, byte):
+        expected = _outcome(_full_reader_loads, data)
+        assert _outcome(loads_strict, data) == expected, data.hex()
+        for tags in (True, False):  # and when the fast reader answers, it answers the same
+            fast = _read_common(data, 16, tags=tags)
+            if fast is not _UNUSUAL:
+                assert (type(fast).__name__, cbor2.dumps(fast)) == expected, data.hex()
+
+
+@given(_values, st.integers(min_value=0), st.integers(0, 255))
+@settings(max_examples=300)
+def test_loads_canonical_answers_as_before_the_fast_reader(
+    value: object, position: int, byte: int
+) -> None:
+    from ezhengzhao.formats.cbor import loads_canonical
+
+    for data in _mutations(dumps(value), position, byte):
+        assert _outcome(loads_canonical, data) == _outcome(_canonical_before, data), data.hex()
+
+
+def _canonical_before(data: bytes) -> object:
+    """loads_canonical as it was: cbor2 and a canonical re-encoding, else the full reader."""
+    try:
+        decoded = cbor2.loads(data)
+        if cbor2.dumps(decoded, canonical=True) == data:
+            return decoded
+    except (cbor2.CBORError, ValueError, TypeError, OverflowError, RecursionError):
+        pass
+    return _full_reader_loads(data)
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        ("d8236161", "a tag"),
+        ("c11a00000001", "a tag on a 4-byte integer"),
+        ("a1f5f6", "a bool key"),
+        ("a2010161610a", "int and text keys"),
+        ("a201000100", "a duplicate int key"),
+        ("a2616100616100", "a duplicate text key"),
+        ("a1f90000f6", "a float key"),
+        ("a14100f6", "a byte-string key"),
+        ("7861" + "61" * 96, "a text longer than its input"),
+        ("a1017861" + "61" * 96, "a map value longer than its input"),
+        ("a101" + "78" + "05" + "6162636465", "a map value with a 1-byte length"),
+        ("9a00000002" + "0000", "a 4-byte count"),
+        ("9bffffffffffffffff00", "a count beyond the input"),
+        ("f7", "undefined"),
+        ("f820", "a two-byte simple value"),
+        ("5f4100ff", "an indefinite byte string"),
+        ("1c", "reserved additional information"),
+        ("3b" + "ff" * 8, "the smallest 8-byte negative integer"),
+        ("1b" + "ff" * 7, "a truncated 8-byte integer"),
+        ("fb3ff0000000000000", "a double"),
+        ("fa3f800000", "a single"),
+        ("f93c00", "a half"),
+        ("f93c", "a truncated half"),
+        ("6261", "a truncated text"),
+        ("62c328", "invalid UTF-8"),
+        ("81" * 16 + "00", "nesting at the limit"),
+        ("81" * 17 + "00", "nesting beyond the limit"),
+        ("", "nothing"),
+    ],
+)
+def test_fast_reader_edge_cases(data: str, kind: str) -> None:
+    from ezhengzhao.formats.cbor import loads_canonical
+
+    raw = bytes.fromhex(data)
+    assert _outcome(loads_strict, raw) == _outcome(_full_reader_loads, raw), kind
+    assert _outcome(loads_canonical, raw) == _outcome(_canonical_before, raw), kind
+
+
+def test_protected_header_is_checked_every_time_and_errors_keep_their_order() -> None:
+    good = _encode(dumps({1: -7, 4: KID}), {}, b"x", b"s")
+    first, second = cose.decode_sign1(good), cose.decode_sign1(good)
+    assert first.protected_header == second.protected_header == {1: -7, 4: KID}
+    assert first.alg == second.alg == -7
+    # A bad alg with a bad unprotected header: the unprotected header is named, as it always
+    # was, and again on the second reading (a refused header is never remembered).
+    both_bad = _encode(dumps({1: "ES256"}), {2: [1]}, b"x", b"s")
+    alg_bad = _encode(dumps({1: "ES256"}), {}, b"x", b"s")
+    for _ in range(2):
+        with pytest.raises(PayloadError, match="unprotected header has crit"):
+            cose.decode_sign1(both_bad)
+        with pytest.raises(PayloadError, match="alg header parameter must be an integer"):
+            cose.decode_sign1(alg_bad)
+    # The unprotected header is checked on every message, the protected one being known.
+    with pytest.raises(PayloadError, match="unprotected kid must be a byte string"):
+        cose.decode_sign1(_encode(dumps({1: -7, 4: KID}), {4: 17}, b"x", b"s"))

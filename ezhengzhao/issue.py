@@ -91,10 +91,10 @@ def issue(
     """
     now = _signing_time(now)
     _check_credentials(signer, certificate, seal, issuer, now)
-    licence = build_licence(
+    licence, licence_json = _build_licence(
         draft, catalogue=catalogue, issuer=issuer, seal_name=seal.info.name, now=now
     )
-    data = licence_canonical_bytes(licence)
+    data = licence_canonical_bytes(licence_json)
     signature = make_signature(
         seal=seal,
         data_hash=sm3(data),
@@ -121,6 +121,16 @@ def build_licence(
 
     Raises CatalogueError, LicenceFormatError or IssuanceError.
     """
+    licence, _ = _build_licence(
+        draft, catalogue=catalogue, issuer=issuer, seal_name=seal_name, now=now
+    )
+    return licence
+
+
+def _build_licence(
+    draft: LicenceDraft, *, catalogue: Catalogue, issuer: Issuer, seal_name: str, now: datetime
+) -> tuple[Licence, dict[str, object]]:
+    """:func:`build_licence`, and the licence's JSON object, already checked, to seal."""
     now = _signing_time(now)
     licence_type = catalogue.get(draft.type_code)
     _check_parties(draft, licence_type, issuer)
@@ -152,11 +162,12 @@ def build_licence(
         attachments=draft.attachments,
     )
     # Never issue what a verifier would refuse to read (lengths, characters, types).
+    licence_json = licence_to_dict(licence)
     try:
-        licence_from_dict(licence_to_dict(licence))
+        licence_from_dict(licence_json)
     except LicenceFormatError as exc:
         raise IssuanceError(f"the licence would not be valid ezz/licence/1: {exc}") from None
-    return licence
+    return licence, licence_json
 
 
 def _signing_time(now: datetime) -> datetime:

@@ -154,6 +154,12 @@ _CODE_CHECKS: Final[Mapping[str, Callable[[str], str]]] = MappingProxyType(
 
 
 def _bad_char(text: str) -> str | None:
+    # Printable text has no character of a bad category (str.isprintable refuses all of Cc,
+    # Cf, Cs, Zl and Zp, from the same Unicode database); one C call answers for the usual
+    # values, and only text with, say, an ideographic space U+3000 is looked at character by
+    # character.
+    if text.isprintable():
+        return None
     for char in text:
         if unicodedata.category(char) in _BAD_CATEGORIES:
             return f"U+{ord(char):04X}"

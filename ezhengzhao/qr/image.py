@@ -18,7 +18,8 @@ modules better than an exact physical size.
 from __future__ import annotations
 
 import functools
-import io
+import struct
+import zlib
 from dataclasses import dataclass
 from typing import Final
 
@@ -74,7 +75,7 @@ class QrMatrix:
 
 def is_alphanumeric(text: str) -> bool:
     """Whether ``text`` uses only the QR alphanumeric alphabet (so encodes in that mode)."""
-    return all(ch in ALPHANUMERIC for ch in text)
+    return ALPHANUMERIC.issuperset(text)
 
 
 @functools.cache
@@ -276,8 +277,8 @@ def _quiet(quiet_zone: int) -> int:
     return quiet_zone
 
 
-def _draw(matrix: QrMatrix, module_px: int, quiet_zone: int, mode: str) -> Image.Image:
-    """The symbol as a mode ``1`` or ``L`` image, black on white."""
+def _symbol(matrix: QrMatrix, quiet_zone: int) -> Image.Image:
+    """The symbol and its quiet zone at one pixel a module, mode ``L``, black on white."""
     side = matrix.size + 2 * quiet_zone
     light = bytes([255]) * quiet_zone
     to_grey = _MODULE_TO_GREY
@@ -285,7 +286,13 @@ def _draw(matrix: QrMatrix, module_px: int, quiet_zone: int, mode: str) -> Image
     rows = [blank] * quiet_zone
     rows += [light + row.translate(to_grey) + light for row in matrix.rows]
     rows += [blank] * quiet_zone
-    small = Image.frombytes("L", (side, side), b"".join(rows))
+    return Image.frombytes("L", (side, side), b"".join(rows))
+
+
+def _draw(matrix: QrMatrix, module_px: int, quiet_zone: int, mode: str) -> Image.Image:
+    """The symbol as a mode ``1`` or ``L`` image, black on white."""
+    small = _symbol(matrix, quiet_zone)
+    side = small.width
     # Nearest-neighbour at a whole factor keeps every module exactly module_px square.
     image = small.resize((side * module_px, side * module_px), Image.Resampling.NEAREST)
     return image.convert("1", dither=Image.Dither.NONE) if mode == "1" else image
@@ -326,6 +333,8 @@ def render_png(
 ) -> bytes:
     """Draw ``text`` as a QR code and return a PNG (1-bit, or 8-bit grey if ``greyscale``).
 
+    The pixels are those of :func:`render_image` with the same arguments.
+
     Args:
         text: what the code says; ``EZZ1:`` texts go in alphanumeric mode.
         ecc: error-correction level, ``L``, ``M`` (default), ``Q`` or ``H``.
@@ -341,20 +350,65 @@ def render_png(
         InputError: a bad argument, or a text too long for version 40 at ``ecc``.
         ConfigurationError: the backend asked for is not installed.
     """
-    image = render_image(
-        text,
-        ecc=ecc,
-        module_mm=module_mm,
-        dpi=dpi,
-        module_px=module_px,
-        quiet_zone=quiet_zone,
-        backend=backend,
-        greyscale=greyscale,
+    px = _module_px(module_px, module_mm, dpi)
+    zone = _quiet(quiet_zone)
+    matrix = qr_matrix(text, ecc=ecc, backend=backend)
+    return _png(matrix, px, zone, dpi, greyscale)
+
+
+_PNG_SIGNATURE: Final = b"\x89PNG\r\n\x1a\n"
+_PNG_FILTER_NONE: Final = b"\x00"
+_PNG_FILTER_UP: Final = b"\x02"
+# zlib levels, measured on EZZ1: codes against Pillow's writer at its default level (6): a
+# 1-bit image with modules of up to 8 pixels comes out about as small at level 3 (17 % smaller
+# to 12 % larger by module size, about 1.1 kB at 4 pixels) in 40 % of the time of level 6;
+# larger modules (long runs of zero rows) and grey images need level 6 to stay as small.
+_PNG_FAST_LEVEL: Final = 3
+_PNG_FAST_MAX_MODULE_PX: Final = 8
+_PNG_LEVEL: Final = 6
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(matrix: QrMatrix, module_px: int, quiet_zone: int, dpi: int, greyscale: bool) -> bytes:
+    """The PNG of :func:`_draw`'s image, written straight from the rows of modules.
+
+    Why not Pillow's PNG writer: it packs and filters each of the module_px × side pixel rows
+    and tries five filters on every one, which costs more than encoding the symbol. Here each
+    row of modules is widened and packed once, and the module_px − 1 identical pixel rows
+    below it are written with the PNG ``Up`` filter (ISO/IEC 15948 §9.2), which turns them
+    into zero bytes.
+    """
+    small = _symbol(matrix, quiet_zone)
+    side = small.width
+    width = side * module_px
+    # One pixel row per row of modules, each module widened to module_px pixels; mode "1"
+    # packs them 8 a byte, light = 1, as a 1-bit grey PNG stores them.
+    rows = small.resize((width, side), Image.Resampling.NEAREST)
+    if not greyscale:
+        rows = rows.convert("1", dither=Image.Dither.NONE)
+    packed = rows.tobytes()
+    stride = len(packed) // side
+    repeats = (_PNG_FILTER_UP + bytes(stride)) * (module_px - 1)
+    scanlines = b"".join(
+        _PNG_FILTER_NONE + packed[y * stride : (y + 1) * stride] + repeats for y in range(side)
     )
-    out = io.BytesIO()
-    # Default zlib effort: optimize=True halves the speed for a few bytes on a 1-bit image.
-    image.save(out, format="PNG", dpi=(dpi, dpi))
-    return out.getvalue()
+    header = struct.pack(">IIBBBBB", width, width, 8 if greyscale else 1, 0, 0, 0, 0)
+    fast = not greyscale and module_px <= _PNG_FAST_MAX_MODULE_PX
+    level = _PNG_FAST_LEVEL if fast else _PNG_LEVEL
+    # Pillow's rounding of dots per inch to pixels per metre, so the dpi reads back the same.
+    per_metre = int(dpi / 0.0254 + 0.5)
+    return b"".join(
+        (
+            _PNG_SIGNATURE,
+            _png_chunk(b"IHDR", header),
+            _png_chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1)),
+            _png_chunk(b"IDAT", zlib.compress(scanlines, level)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
 
 
 def _fmt(value: float) -> str:

@@ -6,7 +6,9 @@ public; the structures were reconstructed from two working implementations that 
 every field: ofdrw (Java, ``ofdrw-gm/src/main/java/org/ofdrw/gm/ses/v1`` and ``.../v4``) and
 gm_0031_38540_verifier (C/OpenSSL, ``38540.cpp``).
 
-Encoding goes through pyasn1's DER encoder. Decoding does *not*: pyasn1 accepts BER and hides
+Encoding goes through pyasn1's DER encoder, except for the signature made for every
+licence: ``ses.make_signature`` writes TBS_Sign and SES_Signature itself, in the layout of
+the specs below. Decoding does *not* use pyasn1: pyasn1 accepts BER and hides
 offsets, while a verifier needs the exact bytes that were signed (``esealInfo``, ``toSign``)
 and must reject what is not DER. :func:`parse_der` and :func:`children` walk the TLVs
 themselves and raise :class:`~ezhengzhao.errors.DecodeError` for anything malformed.

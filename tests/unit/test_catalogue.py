@@ -277,10 +277,15 @@ def test_text_values() -> None:
     assert text.validate("  上海市\u3000", "p") == "上海市"  # surrounding (ideographic) spaces
     assert text.validate("e\u0301", "p") == "\u00e9"  # NFC
     assert text.validate("一二三四五", "p") == "一二三四五"  # characters, not bytes
+    # Spaces other than U+0020 and private-use characters are not printable, but allowed.
+    assert text.validate("上海\u3000\ue000市", "p") == "上海\u3000\ue000市"
     for bad, problem in (
         ("一二三四五六", "at most 5"),
         ("a\nb", "control character"),
         ("a\u202eb", "control character"),  # bidi override
+        ("上\u3000\u200b海", "control character \\(U\\+200B\\)"),  # zero-width space
+        ("a\u2028b", "control character"),  # line separator
+        ("a\ud800b", "control character"),  # lone surrogate
         ("   ", "must not be empty"),
         (5, "must be a string"),
         ("a" * 50_000, "far too many"),

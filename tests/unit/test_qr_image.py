@@ -147,6 +147,24 @@ def test_render_image_matches_png() -> None:
     assert image.tobytes() == _open(render_png("EZZ1:XYZ", module_px=3)).tobytes()
 
 
+@pytest.mark.parametrize(
+    ("module_px", "quiet_zone", "greyscale"),
+    [(1, 0, False), (2, 4, True), (7, 1, False), (9, 3, True), (12, 4, False), (33, 2, False)],
+)
+def test_png_pixels_are_render_image_pixels(
+    module_px: int, quiet_zone: int, greyscale: bool
+) -> None:
+    """render_png writes its PNG itself; it must hold exactly render_image's pixels."""
+    text = fake_payload(random.Random(module_px), 200)
+    png = render_png(text, module_px=module_px, quiet_zone=quiet_zone, greyscale=greyscale)
+    Image.open(io.BytesIO(png)).verify()  # chunk order and CRCs
+    image = _open(png)
+    expected = render_image(text, module_px=module_px, quiet_zone=quiet_zone, greyscale=greyscale)
+    assert (image.mode, image.size) == (expected.mode, expected.size)
+    assert image.tobytes() == expected.tobytes()
+    assert scan_image(png) == [text]
+
+
 def test_rendering_is_deterministic() -> None:
     text = fake_payload(random.Random(3))
     for backend in BACKENDS:

@@ -177,6 +177,54 @@ def test_tbs_sign_layout() -> None:
     assert top[0].raw == sig.tbs_der
 
 
+@pytest.mark.parametrize(
+    ("property_length", "cert_length"),
+    [(5, 10), (127, 100), (128, 300), (300, 70_000)],
+    ids=["short", "127", "128", "three-length-octets"],
+)
+def test_signature_der_is_what_pyasn1_encodes(property_length: int, cert_length: int) -> None:
+    """make_signature writes TBS_Sign and SES_Signature itself; pyasn1 gives the same DER."""
+    seal, _ = build_seal()
+    signer_cert = bytes(range(256)) * (cert_length // 256) + b"c" * (cert_length % 256)
+    sig = make_signature(
+        seal=seal,
+        data_hash=sm3(b"the document"),
+        time_info=T_SIGN,
+        property_info="p" * property_length,
+        signer_cert=signer_cert,
+        sign_alg_oid=OID_SM2_WITH_SM3,
+        sign=RecordingSigner(b"signer"),
+    )
+    tbs = asn1.TBSSignV4()
+    tbs["version"] = univ.Integer(4)
+    tbs["eseal"] = univ.Any(seal.der)
+    tbs["timeInfo"] = useful.GeneralizedTime("20260601080000Z")
+    tbs["dataHash"] = asn1.bit_string_value(sm3(b"the document"))
+    tbs["propertyInfo"] = char.IA5String("p" * property_length)
+    assert sig.tbs_der == asn1.encode(tbs)
+    value = asn1.SESSignatureV4()
+    value["toSign"] = univ.Any(sig.tbs_der)
+    value["cert"] = univ.OctetString(signer_cert)
+    value["signatureAlgID"] = univ.ObjectIdentifier(OID_SM2_WITH_SM3)
+    value["signature"] = asn1.bit_string_value(sig.signature)
+    assert sig.der == asn1.encode(value)
+
+
+def test_bad_algorithm_is_refused_before_signing() -> None:
+    signer = RecordingSigner()
+    with pytest.raises(SealError, match="sign_alg_oid"):
+        make_signature(
+            seal=build_seal()[0],
+            data_hash=sm3(b"x"),
+            time_info=T_SIGN,
+            property_info="x",
+            signer_cert=SIGNER_CERT,
+            sign_alg_oid="1.2.x",
+            sign=signer,
+        )
+    assert signer.seen == []
+
+
 def test_sm3_known_answer() -> None:
     # GB/T 32905 example 1.
     assert sm3(b"abc").hex() == "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"

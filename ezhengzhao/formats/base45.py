@@ -29,10 +29,21 @@ _DECODE_TABLE = bytes(
 _HIGH_PAIRS = tuple(ALPHABET[q % 45] + ALPHABET[q // 45] for q in range(65536 // 45 + 1))
 
 
-@functools.lru_cache(maxsize=64)
-def _low_bytes_mask(groups: int) -> int:
+# Masks are as long as the text: only those of QR-sized texts (at most 4,296 characters) are
+# kept, so that decoding long input never pins its size in memory.
+_KEPT_MASK_GROUPS = 1432
+
+
+def _mask(groups: int) -> int:
     """The integer whose ``groups`` 3-byte lanes are each ``00 00 FF``."""
     return int.from_bytes(b"\x00\x00\xff" * groups, "big")
+
+
+_kept_mask = functools.lru_cache(maxsize=64)(_mask)
+
+
+def _low_bytes_mask(groups: int) -> int:
+    return _kept_mask(groups) if groups <= _KEPT_MASK_GROUPS else _mask(groups)
 
 
 def b45encode(data: bytes) -> str:

@@ -251,7 +251,9 @@ def decode_sign1(
         alg = protected_header.get(HDR_ALG)
         if HDR_ALG in protected_header and (isinstance(alg, bool) or not isinstance(alg, int)):
             raise PayloadError("cose", "the alg header parameter must be an integer")
-        if len(protected) <= _PROTECTED_HEADER_KEPT_SIZE:
+        if len(protected) <= _PROTECTED_HEADER_KEPT_SIZE and all(
+            type(value) in _IMMUTABLE for value in protected_header.values()
+        ):
             if len(_PROTECTED_HEADERS) >= _PROTECTED_HEADERS_MAX:
                 _PROTECTED_HEADERS.clear()
             _PROTECTED_HEADERS[protected] = protected_header
@@ -266,9 +268,12 @@ def decode_sign1(
 
 # Every message of one signer has the same protected header ({alg, kid}): its decoded, checked
 # and read-only form is kept by its bytes, sparing a CBOR read per message. Only headers that
-# passed every check are kept (so errors come out as before, in order); a full table is emptied.
+# passed every check are kept (so errors come out as before, in order), and only those whose
+# values cannot be changed in place (a list in one message's header must not show another's
+# changes); a full table is emptied.
 _PROTECTED_HEADERS: dict[bytes, Mapping[int | str, object]] = {}
 _PROTECTED_HEADERS_MAX: Final = 1024
+_IMMUTABLE: Final = frozenset({int, str, bytes, bool, float, type(None)})
 _PROTECTED_HEADER_KEPT_SIZE: Final = 128  # ours are 17 bytes; large ones are not worth keeping
 
 

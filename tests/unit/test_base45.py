@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ezhengzhao.errors import DecodeError, PayloadError
+from ezhengzhao.formats import base45
 from ezhengzhao.formats.base45 import ALPHABET, b45decode, b45encode
 
 RFC_9285_EXAMPLES = [
@@ -100,3 +101,13 @@ def test_types_are_checked() -> None:
     with pytest.raises(TypeError):
         b45encode("AB")  # type: ignore[arg-type]
     assert b45encode(bytearray(b"AB")) == "BB8"
+
+
+def test_long_input_leaves_nothing_behind() -> None:
+    """Decoding keeps per-length helpers only for QR-sized texts, never for long input."""
+    base45._kept_mask.cache_clear()
+    data = bytes(range(256)) * 4000
+    assert b45decode(b45encode(data)) == data
+    assert base45._kept_mask.cache_info().currsize == 0
+    assert b45decode(b45encode(data[:1000])) == data[:1000]
+    assert base45._kept_mask.cache_info().currsize == 1

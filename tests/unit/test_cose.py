@@ -636,3 +636,16 @@ def test_protected_header_is_checked_every_time_and_errors_keep_their_order() ->
     # The unprotected header is checked on every message, the protected one being known.
     with pytest.raises(PayloadError, match="unprotected kid must be a byte string"):
         cose.decode_sign1(_encode(dumps({1: -7, 4: KID}), {4: 17}, b"x", b"s"))
+
+
+def test_one_message_cannot_change_another_messages_protected_header() -> None:
+    """Headers are shared between messages with the same bytes only when nothing in them can
+    be changed in place."""
+    message = _encode(dumps({1: -7, 4: KID, 33: [b"cert-1"]}), {}, b"x", b"s")
+    first = cose.decode_sign1(message)
+    chain = first.protected_header[33]
+    assert isinstance(chain, list)
+    chain.append(b"forged")
+    assert cose.decode_sign1(message).protected_header[33] == [b"cert-1"]
+    with pytest.raises(TypeError):
+        first.protected_header[1] = -8  # type: ignore[index]

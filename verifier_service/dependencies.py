@@ -208,10 +208,11 @@ async def authenticated(
         raise ServiceError("unauthenticated", "an API key is required", headers=challenge)
     key = service.keys.get(secret)
     if key is None:
+        looked_up = service.keys.now()
         key = await run_in_threadpool(_look_up_key, service, secret)
         if key is None:
             raise ServiceError("unauthenticated", "unknown or revoked API key", headers=challenge)
-        service.keys.put(secret, key)
+        service.keys.put(secret, key, looked_up)
     wait = service.limiter.take(key.key_id)
     if wait > 0:
         raise ServiceError(

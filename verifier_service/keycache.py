@@ -55,8 +55,14 @@ class KeyCache:
             del self._entries[digest]
         return None
 
-    def put(self, secret: str, key: ApiKey) -> None:
-        """Remember that ``secret`` authenticated as ``key`` just now."""
+    def now(self) -> float:
+        """The cache's clock: read it before looking a key up, and give it to :meth:`put`."""
+        return self._monotonic()
+
+    def put(self, secret: str, key: ApiKey, looked_up: float) -> None:
+        """Remember that ``secret`` authenticated as ``key`` in a lookup that began at
+        ``looked_up`` (:meth:`now`): the key is trusted until ``seconds`` after the database
+        was read, not after the answer came back."""
         if self._seconds == 0:
             return
         digest = _digest(secret)
@@ -64,7 +70,7 @@ class KeyCache:
             self._entries.pop(digest, None)
             while len(self._entries) >= MAX_KEYS:
                 del self._entries[next(iter(self._entries))]
-            self._entries[digest] = (key, self._monotonic() + self._seconds)
+            self._entries[digest] = (key, looked_up + self._seconds)
 
 
 def _digest(secret: str) -> bytes:

@@ -242,3 +242,18 @@ def test_every_demo_answer_is_exactly_the_documented_shape(api: Api, data: Path)
             assert body["result"]["status"] == sample["expected_status"], sample["file"]
             answers += 1
     assert answers >= 30
+    genuine = _genuine(data).decode("utf-8")
+    for document in (
+        "EZZ1:A",
+        "EZZ1:" + "0" * 3000,
+        "not a licence at all",
+        {"format": "ezz/sealed/1"},
+        {"format": "ezz/sealed/1", "licence": [], "ses_signature": 7},
+        genuine.replace('"ses_signature": "M', '"ses_signature": "N', 1),
+        genuine[: len(genuine) // 2],
+    ):
+        response = api.verify(document)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["result"]["status"] == "FAILED"
+        assert VerifyResponse.model_validate(body).model_dump(mode="json") == body

@@ -697,6 +697,9 @@ def test_record_encoding_is_rfc8785(fields: dict[str, object]) -> None:
     assert canonical_record(fields) == bytes(rfc8785.dumps(fields))
 
 
-def test_record_text_with_a_lone_surrogate_is_refused_as_by_rfc8785() -> None:
+def test_records_rfc8785_cannot_encode_are_refused_as_by_rfc8785() -> None:
     with pytest.raises(rfc8785.CanonicalizationError):
         canonical_record({"use_cause": "半个\ud800字"})
+    with pytest.raises(rfc8785.CanonicalizationError):
+        canonical_record({"seq": 2**53})
+    assert canonical_record({"seq": 2**53 - 1}) == b'{"seq":9007199254740991}'

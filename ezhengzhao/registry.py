@@ -291,17 +291,14 @@ class SQLRegistryBase(ABC):
     @abstractmethod
     def _write(self) -> AbstractContextManager[RegistryTransaction]:
         """A transaction holding the registry's write lock; committed on a clean exit."""
-        raise NotImplementedError
 
     @abstractmethod
     def _read(self) -> AbstractContextManager[RegistryTransaction]:
         """A read-only transaction over one consistent snapshot."""
-        raise NotImplementedError
 
     @abstractmethod
     def close(self) -> None:
         """Release the registry's connections."""
-        raise NotImplementedError
 
     def _create_schema(self) -> None:
         with self._write() as tx:

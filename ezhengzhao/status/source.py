@@ -95,7 +95,6 @@ class _VerifiedSource(ABC):
     @abstractmethod
     def _read(self, uri: str) -> bytes:
         """The token bytes published at ``uri``; StatusUnavailable if they cannot be had."""
-        raise NotImplementedError
 
     def _fetch(self, uri: str, now: datetime) -> StatusListToken:
         data = self._read(uri)

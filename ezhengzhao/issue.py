@@ -23,8 +23,9 @@ from ezhengzhao.formats.licence_json import (
 from ezhengzhao.formats.sealed import SealedLicence
 from ezhengzhao.model import ISSUER_LEVELS, Issuer, Licence, LicenceDraft, Sealing, Validity
 from ezhengzhao.qr.payload import DEFAULT_MAX_VERSION, build_qr_text
+from ezhengzhao.sign.keys import PreparedVerifier
 from ezhengzhao.sign.sealing import seal_lists_certificate
-from ezhengzhao.sign.ses import Seal, make_signature, sm3
+from ezhengzhao.sign.ses import Seal, SESSignature, make_signature, sm3
 from ezhengzhao.sign.suites import Signer
 from ezhengzhao.sign.x509 import Certificate
 
@@ -106,12 +107,35 @@ def issue(
     )
     # A faulty signer (a misconfigured HSM, a wrong key) must not reach a holder.
     try:
-        certificate.public_key.verify(signature.signature, signature.tbs_der)
+        _self_checker(certificate, seal, signature).verify(
+            signature.signature, signature.tbs_der[signature.seal_end :]
+        )
     except CryptoError as exc:
         raise IssuanceError(
             f"the signer produced a signature that does not verify: {exc}"
         ) from None
     return SealedLicence(licence, signature.der)
+
+
+# Every TBS_Sign an authority signs starts with the same header, version and seal (several KB
+# with its picture); the self-check keeps the hash state after them. Keyed by the certificate's
+# and the seal's own bytes objects, whose hashes Python keeps, so a lookup costs no hashing.
+_SELF_CHECKERS: dict[tuple[bytes, bytes, bytes], PreparedVerifier] = {}
+_SELF_CHECKERS_MAX = 32
+
+
+def _self_checker(
+    certificate: Certificate, seal: Seal, signature: SESSignature
+) -> PreparedVerifier:
+    end = signature.seal_end
+    key = (certificate.der, signature.tbs_der[: end - len(seal.der)], seal.der)
+    checker = _SELF_CHECKERS.get(key)
+    if checker is None:
+        checker = certificate.public_key.prepare(signature.tbs_der[:end])
+        if len(_SELF_CHECKERS) >= _SELF_CHECKERS_MAX:
+            _SELF_CHECKERS.clear()
+        _SELF_CHECKERS[key] = checker
+    return checker
 
 
 def build_licence(

@@ -69,6 +69,7 @@ from ezhengzhao.model import Issuer, Licence, StatusReference
 from ezhengzhao.qr.payload import QrClaims, decode_qr_text, parse_claims
 from ezhengzhao.result import Check, CheckStatus, VerificationResult, overall
 from ezhengzhao.rules.rulesets import RuleSetLoader, evaluate_rules
+from ezhengzhao.sign.keys import PreparedVerifier
 from ezhengzhao.sign.sealing import seal_lists_certificate
 from ezhengzhao.sign.ses import Seal, SESSignature, parse_seal, parse_ses_signature, sm3
 from ezhengzhao.sign.suites import suite_for_signature_oid
@@ -191,6 +192,10 @@ class Verifier:
         self._certs: _BoundedCache[bytes, Certificate] = _BoundedCache(cache_size)
         self._seals: _BoundedCache[tuple[int, bytes, bytes], Seal] = _BoundedCache(cache_size)
         self._verified_seals: set[Seal] = set()
+        # Few: one per seal and signer in use; each holds the seal's bytes and a hash state.
+        self._prepared_keys: _BoundedCache[tuple[bytes, bytes, bytes], PreparedVerifier] = (
+            _BoundedCache(min(cache_size, 64))
+        )
         self._cache_size = cache_size
         self._trust_lock = threading.Lock()
         self._lists_version = -1
@@ -353,6 +358,22 @@ class Verifier:
             self._seals.put(key, seal)
         return seal
 
+    def _prepared(self, cert: Certificate, parts: SESSignature) -> PreparedVerifier:
+        """The signer's key prepared with the start of TBS_Sign up to the end of the seal.
+
+        That start is the same in every licence sealed with one seal by one signer, so the
+        hash state after it is kept (by the certificate, TBS_Sign's header and the seal: the
+        cached seal's and certificate's bytes objects hash once, not per licence).
+        """
+        end = parts.seal_end
+        header = parts.tbs_der[: end - len(parts.seal.der)]
+        key = (cert.der, header, parts.seal.der)
+        prepared = self._prepared_keys.get(key)
+        if prepared is None:
+            prepared = cert.public_key.prepare(parts.tbs_der[:end])
+            self._prepared_keys.put(key, prepared)
+        return prepared
+
     def _seal_signature_ok(self, seal: Seal) -> None:
         """Check the maker's signature over the seal once per distinct seal."""
         # Seals are frozen values, so a set of them remembers which ones verified; hashing one
@@ -400,6 +421,10 @@ _AUTHENTICITY: Final = frozenset(
 )
 # Enum members as module constants: reading one off its class goes through the enum
 # metaclass, which costs more than a check in loops over every check of a verification.
+# TBS_Sign starts up to this long (header, version, seal) have their hash state kept; a seal
+# is some KB with its picture, and the limit keeps a cache entry's size bounded.
+_PREPARED_PREFIX_MAX: Final = 256 * 1024
+
 _PASSED: Final = CheckStatus.PASSED
 _FAILED: Final = CheckStatus.FAILED
 _WARNING: Final = CheckStatus.WARNING
@@ -786,9 +811,15 @@ class _SealedRun(_Checks):
         except CertificateError as exc:
             self.fail("signature", "certificate_invalid", str(exc), stop=True)
         try:
-            cert.public_key.verify(
-                parts.signature, parts.tbs_der, algorithm=parts.signature_alg_oid
-            )
+            end = parts.seal_end
+            if 0 < end <= _PREPARED_PREFIX_MAX:
+                self.v._prepared(cert, parts).verify(
+                    parts.signature, parts.tbs_der[end:], algorithm=parts.signature_alg_oid
+                )
+            else:
+                cert.public_key.verify(
+                    parts.signature, parts.tbs_der, algorithm=parts.signature_alg_oid
+                )
         except AlgorithmMismatchError as exc:
             self.fail("signature", "algorithm_mismatch", str(exc), stop=True)
         except CryptoError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 # -- suites, keys and certificates (signing core) ----------------------------------------------
 from ezhengzhao.sign.keys import (
+    PreparedVerifier,
     PrivateKey,
     PublicKey,
     generate_private_key,
@@ -55,6 +56,7 @@ __all__ = [
     "SUITES",
     "Certificate",
     "Name",
+    "PreparedVerifier",
     "PrivateKey",
     "PublicKey",
     # electronic seals (GB/T 38540)

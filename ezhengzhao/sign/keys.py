@@ -31,6 +31,7 @@ from ezhengzhao.errors import (
 from ezhengzhao.sign import _der
 from ezhengzhao.sign.suites import (
     SUITES,
+    PreparedCheck,
     SignatureForm,
     SignatureSuite,
     Signer,
@@ -39,6 +40,7 @@ from ezhengzhao.sign.suites import (
 )
 
 __all__ = [
+    "PreparedVerifier",
     "PrivateKey",
     "PublicKey",
     "Signer",
@@ -94,13 +96,28 @@ class PublicKey:
         either (strict DER first, then 64-byte raw). A bad or malformed signature raises
         InvalidSignatureError.
         """
+        self._check_claim(algorithm)
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError("data must be bytes")
+        self.suite._verify(self._handle, signature, bytes(data), form)
+
+    def prepare(self, prefix: bytes) -> PreparedVerifier:
+        """A verifier for messages that all begin with ``prefix``.
+
+        ``prepare(p).verify(sig, rest)`` is ``verify(sig, p + rest)``. For SM2 the prefix is
+        hashed once here instead of in every check, which is what a seal is to the TBS_Sign of
+        every licence sealed with it; other suites verify the joined message.
+        """
+        if not isinstance(prefix, bytes | bytearray | memoryview):
+            raise TypeError("prefix must be bytes")
+        prefix = bytes(prefix)
+        return PreparedVerifier(self, prefix, self.suite._prepare(self._handle, prefix))
+
+    def _check_claim(self, algorithm: str | None) -> None:
         if algorithm is not None and algorithm not in (self.suite.id, self.suite.signature_oid):
             raise AlgorithmMismatchError(
                 f"signature claims {algorithm!r} but the key is {self.suite.id}"
             )
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise TypeError("data must be bytes")
-        self.suite._verify(self._handle, signature, bytes(data), form)
 
     def spki_der(self) -> bytes:
         """The DER SubjectPublicKeyInfo (EC points uncompressed)."""
@@ -117,6 +134,41 @@ class PublicKey:
     def __reduce__(self) -> tuple[object, tuple[bytes]]:
         # The backend handle cannot be pickled; the SPKI rebuilds it (process pools).
         return PublicKey.from_spki_der, (self._spki,)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PreparedVerifier:
+    """A public key made ready for messages that begin with ``prefix`` (see
+    :meth:`PublicKey.prepare`). Immutable, so one serves any number of threads."""
+
+    key: PublicKey
+    prefix: bytes = field(repr=False)
+    _check: PreparedCheck | None = field(repr=False)
+
+    def verify(
+        self,
+        signature: bytes,
+        rest: bytes,
+        *,
+        algorithm: str | None = None,
+        form: SignatureForm | None = None,
+    ) -> None:
+        """What ``key.verify(signature, prefix + rest, ...)`` does, with the same errors."""
+        if self._check is None:
+            if not isinstance(rest, bytes | bytearray | memoryview):
+                raise TypeError("data must be bytes")
+            self.key.verify(signature, self.prefix + rest, algorithm=algorithm, form=form)
+            return
+        self.key._check_claim(algorithm)
+        if not isinstance(rest, bytes | bytearray | memoryview):
+            raise TypeError("data must be bytes")
+        self._check(signature, bytes(rest), form)
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the prefix was hashed once (SM2 on a capable tongsuopy) rather than joined
+        to every message."""
+        return self._check is not None
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -142,6 +142,8 @@ class SESSignature:
     v4 and v1. ``data_hash`` is the hash of the signed document as written (SM3 in practice).
     ``timestamp`` is v4's optional ``timeStamp``, or the RFC 3161 token a v1 ``timeInfo`` holds.
     ``version`` is the layout: 4 or 1. ``ext_datas`` are TBS_Sign's extensions, if any.
+    ``seal_end`` is where the embedded seal ends in ``tbs_der`` (0 when not known): what comes
+    before it is the same in every signature made with that seal, up to TBS_Sign's length.
     """
 
     version: int
@@ -156,6 +158,7 @@ class SESSignature:
     tbs_der: bytes = field(repr=False)
     der: bytes = field(repr=False)
     ext_datas: tuple[ExtData, ...] = ()
+    seal_end: int = field(default=0, repr=False)
 
 
 def _sm3_hashlib(data: bytes) -> bytes:
@@ -654,6 +657,7 @@ def _signature_v4(
         tbs_der=items[0].raw,
         der=top.raw,
         ext_datas=exts,
+        seal_end=tbs[1].end - items[0].start,
     )
 
 
@@ -702,6 +706,7 @@ def _signature_v1(
         timestamp=token,
         tbs_der=items[0].raw,
         der=top.raw,
+        seal_end=tbs[1].end - items[0].start,
     )
 
 

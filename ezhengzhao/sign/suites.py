@@ -22,7 +22,7 @@ A key always carries its suite; a verifier never takes the algorithm from a mess
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal, Protocol, cast, runtime_checkable
@@ -42,6 +42,7 @@ from tongsuopy.crypto import serialization as ts_serialization
 from tongsuopy.crypto.asymciphers import ec as ts_ec
 
 from ezhengzhao.errors import InvalidSignatureError, UnsupportedAlgorithmError
+from ezhengzhao.sign import _sm2_prefix
 
 if TYPE_CHECKING:
     from ezhengzhao.sign.keys import PrivateKey, PublicKey
@@ -85,6 +86,10 @@ SM2_DEFAULT_ID = b"1234567812345678"
 
 SignatureForm = Literal["der", "raw"]
 """``der``: SEQUENCE { r INTEGER, s INTEGER }; ``raw``: fixed-width r ‖ s (or Ed25519's R ‖ S)."""
+
+PreparedCheck = Callable[[bytes, bytes, "SignatureForm | None"], None]
+"""``check(signature, rest, form)``: verify over a prepared prefix ‖ ``rest``, raising
+InvalidSignatureError as ``_verify`` does."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +158,11 @@ class SignatureSuite(ABC):
         self, public: object, signature: bytes, data: bytes, form: SignatureForm | None
     ) -> None:
         """Verify, raising InvalidSignatureError for any bad or malformed signature."""
+
+    def _prepare(self, public: object, prefix: bytes) -> PreparedCheck | None:
+        """A check of messages that begin with ``prefix``, having hashed it once; None (the
+        default) when the backend only verifies whole messages."""
+        return None
 
     @abstractmethod
     def _private_pem(self, private: object, passphrase: bytes | None) -> bytes:
@@ -229,6 +239,22 @@ def _ec_rs(signature: bytes, form: SignatureForm | None) -> tuple[int, int]:
     )
 
 
+def _der_of(signature: bytes, form: SignatureForm | None) -> bytes:
+    """The canonical DER of an EC signature given in ``form`` (see :func:`_ec_rs`)."""
+    if form == "raw" and type(signature) is bytes and len(signature) == 2 * _SCALAR_BYTES:
+        # COSE's r ‖ s, as every QR code carries: straight to DER (what _ec_rs would do,
+        # without its checks for the other forms and types).
+        r = int.from_bytes(signature[:_SCALAR_BYTES], "big")
+        s = int.from_bytes(signature[_SCALAR_BYTES:], "big")
+        return encode_dss_signature(r, s)
+    der_ok = form is None or form == "der"
+    if der_ok and type(signature) is bytes and _strict_der_rs(signature) is not None:
+        # Already the one DER encoding of (r, s): re-encoding would give the same bytes.
+        return signature
+    r, s = _ec_rs(signature, form)
+    return encode_dss_signature(r, s)
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class _EcSuite(SignatureSuite, ABC):
     """Shared signature handling of the two ECDSA-shaped suites (SM2 and ECDSA P-256)."""
@@ -240,20 +266,7 @@ class _EcSuite(SignatureSuite, ABC):
     def _verify(
         self, public: object, signature: bytes, data: bytes, form: SignatureForm | None
     ) -> None:
-        if form == "raw" and type(signature) is bytes and len(signature) == 2 * _SCALAR_BYTES:
-            # COSE's r ‖ s, as every QR code carries: straight to DER (what _ec_rs would do,
-            # without its checks for the other forms and types).
-            r = int.from_bytes(signature[:_SCALAR_BYTES], "big")
-            s = int.from_bytes(signature[_SCALAR_BYTES:], "big")
-            self._verify_der(public, encode_dss_signature(r, s), data)
-            return
-        der_ok = form is None or form == "der"
-        if der_ok and type(signature) is bytes and _strict_der_rs(signature) is not None:
-            # Already the one DER encoding of (r, s): re-encoding would give the same bytes.
-            self._verify_der(public, signature, data)
-            return
-        r, s = _ec_rs(signature, form)
-        self._verify_der(public, encode_dss_signature(r, s), data)
+        self._verify_der(public, _der_of(signature, form), data)
 
     def _to_raw(self, signature: bytes) -> bytes:
         r, s = _ec_rs(signature, None)
@@ -307,6 +320,17 @@ class _Sm2Suite(_EcSuite):
         except (ts_exceptions.InvalidSignature, ts_exceptions.InternalError, ValueError) as exc:
             # InternalError is how tongsuopy reports an OpenSSL-level rejection (e.g. r ≥ n).
             raise InvalidSignatureError("SM2 signature does not verify") from exc
+
+    def _prepare(self, public: object, prefix: bytes) -> PreparedCheck | None:
+        state = _sm2_prefix.prepare(public, prefix)
+        if state is None:
+            return None
+
+        def check(signature: bytes, rest: bytes, form: SignatureForm | None) -> None:
+            if not state.verify(_der_of(signature, form), rest):
+                raise InvalidSignatureError("SM2 signature does not verify")
+
+        return check
 
     def _private_pem(self, private: object, passphrase: bytes | None) -> bytes:
         key = cast(ts_ec.EllipticCurvePrivateKey, private)

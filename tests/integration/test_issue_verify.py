@@ -22,6 +22,7 @@ from ezhengzhao.formats.sealed import SealedLicence
 from ezhengzhao.issue import IssuingAuthority, build_licence
 from ezhengzhao.model import Holder, LicenceDraft, Validity
 from ezhengzhao.result import CheckStatus, Status
+from ezhengzhao.sign._sm2_prefix import Sm2Prefix
 from ezhengzhao.sign.ses import make_signature, sm3
 from ezhengzhao.sign.suites import SM2_SM3, get_suite
 from ezhengzhao.trust.store import TrustStore
@@ -223,17 +224,39 @@ def test_steady_state_costs_one_signature_check(
     verifier = _verifier(demo_domain)
     first, second = (_issue(demo_domain, _draft(number=n)) for n in ("JY1", "JY2"))
     assert verifier.verify(first).ok
-    suite_class = type(get_suite(SM2_SM3))
-    calls: list[int] = []
-    original = suite_class._verify
+    calls: list[str] = []
 
-    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        return original(self, *args, **kwargs)
+    def counting(owner: type, name: str) -> None:
+        original = getattr(owner, name)
 
-    monkeypatch.setattr(suite_class, "_verify", counting)
+        def count(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            calls.append(name)
+            return original(self, *args, **kwargs)
+
+        monkeypatch.setattr(owner, name, count)
+
+    # An SM2 check is either a whole message or the rest after the seal's kept hash state.
+    counting(type(get_suite(SM2_SM3)), "_verify")
+    counting(Sm2Prefix, "verify")
     assert verifier.verify(second).ok
-    assert len(calls) == 1
+    assert calls == ["verify"]  # one check, and the seal was not hashed again
+
+
+def test_a_changed_seal_is_not_taken_for_the_one_seen_before(demo_domain: DemoDomain) -> None:
+    """The kept hash state belongs to one seal: the same layout with one byte of the seal
+    picture changed must fail the signature, even right after the genuine licence passed."""
+    verifier = _verifier(demo_domain)
+    sealed = _issue(demo_domain)
+    assert verifier.verify(sealed).ok
+    picture = sealed.ses_signature.index(b"\x89PNG")
+    der = bytearray(sealed.ses_signature)
+    der[picture + 200] ^= 0x01
+    document = json.loads(sealed.to_json())
+    document["ses_signature"] = base64.b64encode(bytes(der)).decode()
+    result = verifier.verify(json.dumps(document))
+    assert result.status is Status.FAILED
+    assert result.reasons[0] == "signature_invalid"
+    assert verifier.verify(sealed).ok
 
 
 # ---------------------------------------------------------------- issuing refuses bad drafts

@@ -146,3 +146,43 @@ def test_the_identity_matters(case: tuple[PrivateKey, bytes, Path]) -> None:
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     with pytest.raises(InvalidSignatureError):
         key.public_key.verify((directory / "sig").read_bytes(), message)
+
+
+def splits(message: bytes) -> list[int]:
+    """Where to cut a message for prepared verification: both ends and around SM3 blocks."""
+    cuts = {0, 1, 55, 63, 64, 65, 128, len(message) - 1, len(message)}
+    return sorted(c for c in cuts if 0 <= c <= len(message))
+
+
+@needs_openssl
+def test_prepared_verification_takes_openssl_signatures(
+    case: tuple[PrivateKey, bytes, Path],
+) -> None:
+    """The hash state kept after a prefix gives OpenSSL's verdict wherever the cut falls."""
+    key, message, directory = case
+    signature = openssl_sign(directory, message)
+    for cut in splits(message):
+        prepared = key.public_key.prepare(message[:cut])
+        assert prepared.streaming
+        prepared.verify(signature, message[cut:])
+        prepared.verify(signature_to_raw(signature, SM2_SM3), message[cut:], form="raw")
+        with pytest.raises(InvalidSignatureError):
+            prepared.verify(signature, tampered(message)[cut:] if cut < len(message) else b"x")
+        if cut:
+            with pytest.raises(InvalidSignatureError):  # the prefix is part of the message
+                key.public_key.prepare(tampered(message[:cut])).verify(signature, message[cut:])
+
+
+@needs_openssl
+def test_prepared_verification_keeps_the_identity(case: tuple[PrivateKey, bytes, Path]) -> None:
+    """Z is computed with the default identity on the prepared path too."""
+    key, message, directory = case
+    (directory / "msg").write_bytes(message)
+    done = openssl(
+        "pkeyutl", "-sign", "-inkey", "key.pem", "-passin", f"pass:{PASSPHRASE}", "-rawin",
+        "-digest", "sm3", "-pkeyopt", "distid:someone-else", "-in", "msg", "-out", "sig",
+        cwd=directory,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    with pytest.raises(InvalidSignatureError):
+        key.public_key.prepare(message[:1]).verify((directory / "sig").read_bytes(), message[1:])

@@ -22,6 +22,7 @@ surface       照面信息 (per type, from the catalogue)
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -81,22 +82,36 @@ _TOP_REQUIRED: Final = frozenset(
     }
 )
 _TOP_OPTIONAL: Final = frozenset({"sealing", "status", "previous", "attachments"})
+_TOP_ALLOWED: Final = _TOP_REQUIRED | _TOP_OPTIONAL
+_HOLDER_KEYS: Final = frozenset({"name", "code", "code_type"})
+_ISSUER_KEYS: Final = frozenset({"name", "code", "region_code", "level"})
+_VALIDITY_KEYS: Final = frozenset({"start", "end"})
+_SEALING_KEYS: Final = frozenset({"signer", "seal_name", "signed_at"})
+_STATUS_KEYS: Final = frozenset({"uri", "idx"})
+_ATTACHMENT_KEYS: Final = frozenset({"name", "media_type", "sm3"})
+
+# Bound of each cache of values already read (issuers, type codes, dates); the caches hold
+# values shared by many licences, so a few hundred entries cover a busy verifier.
+_CACHE_SIZE: Final = 1024
 
 
 # ---------------------------------------------------------------- readers with field paths
 
 
 def _object(
-    value: object, path: str, required: frozenset[str], optional: frozenset[str] = frozenset()
+    value: object, path: str, required: frozenset[str], allowed: frozenset[str] | None = None
 ) -> dict[str, object]:
+    """``value`` as a JSON object with all ``required`` members and no others but ``allowed``."""
     if not isinstance(value, dict):
         raise LicenceFormatError(path, "must be a JSON object")
-    if value.keys() == required:  # the common case: exactly the required members
+    keys = value.keys()
+    # The common cases, decided without building the sorted lists the errors need.
+    if keys == required or (allowed is not None and required <= keys <= allowed):
         return value
-    missing = sorted(required - value.keys())
+    missing = sorted(required - keys)
     if missing:
         raise LicenceFormatError(_join(path, missing[0]), "is required")
-    unknown = sorted(value.keys() - required - optional)
+    unknown = sorted(keys - (required if allowed is None else allowed))
     if unknown:
         raise LicenceFormatError(_join(path, unknown[0]), "is not a field of " + LICENCE_SCHEMA)
     return value
@@ -130,19 +145,35 @@ def _int(value: object, path: str, *, low: int, high: int) -> int:
 
 
 def _date(value: object, path: str) -> date:
+    # Licences issued on one day share their dates: a text read once is looked up. Only exact
+    # str keys go in or are looked up, so an equal-comparing str subclass takes the full check.
+    day = _DATES_READ.get(value) if type(value) is str else None
+    if day is not None:
+        return day
     if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise LicenceFormatError(path, "must be a date YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise LicenceFormatError(path, f"{value} is not a calendar date") from None
+    if type(value) is str:
+        if len(_DATES_READ) >= _CACHE_SIZE:
+            _DATES_READ.clear()  # bounded; the dates in use come back after one read each
+        _DATES_READ[value] = day
+    return day
+
+
+# Date texts already read (YYYY-MM-DD -> date); see _date.
+_DATES_READ: dict[str, date] = {}
 
 
 def _datetime(value: object, path: str) -> datetime:
     if not isinstance(value, str) or not _DATETIME.fullmatch(value):
         raise LicenceFormatError(path, "must be a UTC time YYYY-MM-DDThh:mm:ssZ")
     try:
-        return datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+        # The shape is checked above; fromisoformat reads the "Z" as UTC itself, much cheaper
+        # than reading the naive part and replacing its tzinfo.
+        return datetime.fromisoformat(value)
     except ValueError:
         raise LicenceFormatError(path, f"{value} is not a valid time") from None
 
@@ -175,7 +206,7 @@ def _uscc_ok(text: str) -> bool:
 
 def licence_from_dict(value: object) -> Licence:
     """Read an ``ezz/licence/1`` JSON object, or raise :class:`LicenceFormatError`."""
-    top = _object(value, "", _TOP_REQUIRED, _TOP_OPTIONAL)
+    top = _object(value, "", _TOP_REQUIRED, _TOP_ALLOWED)
     schema = top["schema"]
     if schema != LICENCE_SCHEMA:
         raise LicenceFormatError(
@@ -187,11 +218,9 @@ def licence_from_dict(value: object) -> Licence:
         codes.parse_licence_id(licence_id, strict_check=False)
     except CodeError as exc:
         raise LicenceFormatError("licence_id", f"not a valid 证照标识 ({exc})") from None
-    type_code = _text(top["type_code"], "type_code", max_length=21)
-    if len(type_code) != 21 or not _uscc_ok(type_code[:18]) or not type_code[18:].isdigit():
-        raise LicenceFormatError("type_code", "not a valid 证照类型代码 (18-char USCC + 3 digits)")
+    type_code = _type_code(top["type_code"])
 
-    holder_obj = _object(top["holder"], "holder", frozenset({"name", "code", "code_type"}))
+    holder_obj = _object(top["holder"], "holder", _HOLDER_KEYS)
     code_type = holder_obj["code_type"]
     if not isinstance(code_type, str) or code_type not in HOLDER_CODE_TYPES:
         raise LicenceFormatError(
@@ -202,20 +231,12 @@ def licence_from_dict(value: object) -> Licence:
     _code("id_number" if code_type == "111" else "uscc", holder_code, "holder.code")
     holder = Holder(_text(holder_obj["name"], "holder.name"), holder_code, code_type)
 
-    issuer_obj = _object(
-        top["issuer"], "issuer", frozenset({"name", "code", "region_code", "level"})
+    issuer_obj = _object(top["issuer"], "issuer", _ISSUER_KEYS)
+    issuer = _issuer(
+        issuer_obj["name"], issuer_obj["code"], issuer_obj["region_code"], issuer_obj["level"]
     )
-    issuer_code = _text(issuer_obj["code"], "issuer.code", max_length=18)
-    _code("uscc", issuer_code, "issuer.code")
-    region = _text(issuer_obj["region_code"], "issuer.region_code", max_length=6)
-    _code("region", region, "issuer.region_code")
-    level = issuer_obj["level"]
-    if not isinstance(level, str) or level not in ISSUER_LEVELS:
-        raise LicenceFormatError("issuer.level", "must be one of " + "/".join(ISSUER_LEVELS))
-    assert isinstance(level, str)
-    issuer = Issuer(_text(issuer_obj["name"], "issuer.name"), issuer_code, region, level)
 
-    validity_obj = _object(top["validity"], "validity", frozenset({"start", "end"}))
+    validity_obj = _object(top["validity"], "validity", _VALIDITY_KEYS)
     start = _date(validity_obj["start"], "validity.start")
     end = None if validity_obj["end"] is None else _date(validity_obj["end"], "validity.end")
     if end is not None and end < start:
@@ -240,6 +261,44 @@ def licence_from_dict(value: object) -> Licence:
         else _text(top["previous"], "previous", max_length=160),
         attachments=_attachments(top.get("attachments")),
     )
+
+
+def _type_code(value: object) -> str:
+    """The 证照类型代码: an 18-character USCC and a three-digit sequence."""
+    if type(value) is str:
+        return _type_code_cached(value)
+    return _check_type_code(value)
+
+
+def _check_type_code(value: object) -> str:
+    type_code = _text(value, "type_code", max_length=21)
+    if len(type_code) != 21 or not _uscc_ok(type_code[:18]) or not type_code[18:].isdigit():
+        raise LicenceFormatError("type_code", "not a valid 证照类型代码 (18-char USCC + 3 digits)")
+    return type_code
+
+
+def _issuer(name: object, code: object, region: object, level: object) -> Issuer:
+    """The issuing authority, from the members of ``issuer``."""
+    if type(name) is str and type(code) is str and type(region) is str and type(level) is str:
+        return _issuer_cached(name, code, region, level)
+    return _check_issuer(name, code, region, level)
+
+
+def _check_issuer(name: object, code: object, region: object, level: object) -> Issuer:
+    issuer_code = _text(code, "issuer.code", max_length=18)
+    _code("uscc", issuer_code, "issuer.code")
+    region_code = _text(region, "issuer.region_code", max_length=6)
+    _code("region", region_code, "issuer.region_code")
+    if not isinstance(level, str) or level not in ISSUER_LEVELS:
+        raise LicenceFormatError("issuer.level", "must be one of " + "/".join(ISSUER_LEVELS))
+    return Issuer(_text(name, "issuer.name"), issuer_code, region_code, level)
+
+
+# An authority's issuer object and the type codes it issues recur on every licence: what passed
+# the full check is cached, keyed on the exact strings (exact str only, see the dispatchers
+# above), so any other value takes the full check. Failures raise and are never cached.
+_type_code_cached: Final = functools.lru_cache(maxsize=_CACHE_SIZE)(_check_type_code)
+_issuer_cached: Final = functools.lru_cache(maxsize=_CACHE_SIZE)(_check_issuer)
 
 
 def _surface(value: object) -> dict[str, SurfaceValue]:
@@ -277,7 +336,7 @@ _SURFACE_KEYS_SEEN: set[str] = set()
 def _sealing(value: object) -> Sealing | None:
     if value is None:
         return None
-    obj = _object(value, "sealing", frozenset({"signer", "seal_name", "signed_at"}))
+    obj = _object(value, "sealing", _SEALING_KEYS)
     return Sealing(
         _text(obj["signer"], "sealing.signer"),
         _text(obj["seal_name"], "sealing.seal_name"),
@@ -288,7 +347,7 @@ def _sealing(value: object) -> Sealing | None:
 def _status(value: object) -> StatusReference | None:
     if value is None:
         return None
-    obj = _object(value, "status", frozenset({"uri", "idx"}))
+    obj = _object(value, "status", _STATUS_KEYS)
     return StatusReference(
         _text(obj["uri"], "status.uri", max_length=2000),
         _int(obj["idx"], "status.idx", low=0, high=_MAX_SAFE_INT),
@@ -303,7 +362,7 @@ def _attachments(value: object) -> tuple[Attachment, ...]:
     out = []
     for i, item in enumerate(value):
         path = f"attachments[{i}]"
-        obj = _object(item, path, frozenset({"name", "media_type", "sm3"}))
+        obj = _object(item, path, _ATTACHMENT_KEYS)
         digest = obj["sm3"]
         if not isinstance(digest, str) or not _SM3_HEX.fullmatch(digest):
             raise LicenceFormatError(f"{path}.sm3", "must be 64 lowercase hex digits")

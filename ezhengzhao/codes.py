@@ -263,14 +263,14 @@ def is_valid_region_code(text: str) -> bool:
 # --------------------------------------------------------------------------- GB 11714
 
 
-def _org_value(char: str) -> int:
-    # GB 11714 values letters A=10 … Z=35, whatever letter is used.
-    return _ALNUM36_VALUE[char]
-
-
 def _org_check(first8: str) -> str:
-    remainder = 11 - sum(_org_value(c) * w for c, w in zip(first8, _ORG_WEIGHTS, strict=True)) % 11
-    return {10: "X", 11: "0"}.get(remainder, str(remainder))
+    # GB 11714 values digits 0–9 and letters A=10 … Z=35, whatever letter is used.
+    total = sum(map(int.__mul__, map(_ALNUM36_VALUE.__getitem__, first8), _ORG_WEIGHTS))
+    return _ORG_CHECK_CHARS[11 - total % 11]
+
+
+# 11 − (Σ mod 11) is 1 … 11: "X" for 10, "0" for 11, the digit otherwise.
+_ORG_CHECK_CHARS: Final = ("", "1", "2", "3", "4", "5", "6", "7", "8", "9", "X", "0")
 
 
 def organisation_code_check_char(first8: str) -> str:
@@ -340,7 +340,9 @@ def _uscc_region_problem(region: str) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
+# The USCC caches hold the codes that recur — authorities and the companies holding many
+# licences — and are kept small so that they stay that: a per-licence code is read afresh.
+@functools.lru_cache(maxsize=1024)
 def _uscc_problem(text: str) -> str | None:
     """What is wrong with ``text`` as a USCC, ignoring the embedded organisation code."""
     problem = _length_problem(text, 18) or _chars_problem(text, _USCC_ALPHABET, _USCC_DESCRIBE)
@@ -366,7 +368,7 @@ def parse_uscc(text: str, *, check_organisation_code: bool = False) -> USCC:
     return _parse_uscc(text, check_organisation_code)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def _parse_uscc(text: str, check_organisation_code: bool) -> USCC:
     # Cached: an authority's code is checked on every licence it issues.
     problem = _uscc_problem(text)
@@ -553,13 +555,33 @@ class LicenceId:
         )
 
 
-def _mod_37_36(body: str) -> str:
-    """ISO/IEC 7064 MOD 37,36 check character of ``body`` (characters of ``_ALNUM36``)."""
-    p = 36
+def _mod_37_36(body: str, state: int = 36) -> str:
+    """ISO/IEC 7064 MOD 37,36 check character of ``body`` (characters of ``_ALNUM36``),
+    continuing from ``state`` (36 at the start, or what :func:`_mod_37_36_state` returned for
+    the characters before ``body``)."""
+    return _ALNUM36[(37 - _mod_37_36_state(body, state)) % 36]
+
+
+def _mod_37_36_state(body: str, state: int = 36) -> int:
+    """The MOD 37,36 running value after ``body``: p ← 2·((p + value) mod 36, 0 read as 36)
+    mod 37 for each character, taken from a table of every state and character."""
+    step = _MOD_37_36_STEP
     for char in body:
-        p = (p + _ALNUM36_VALUE[char]) % 36 or 36
-        p = (2 * p) % 37
-    return _ALNUM36[(37 - p) % 36]
+        state = step[state][char]
+    return state
+
+
+_MOD_37_36_STEP: Final = tuple(
+    {char: (2 * ((p + value) % 36 or 36)) % 37 for char, value in _ALNUM36_VALUE.items()}
+    for p in range(37)
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _mod_37_36_after(prefix: str) -> int:
+    """The running value after a type code and issuer code: the start of every identifier an
+    authority gives one licence type, so it is computed once per pair."""
+    return _mod_37_36_state(prefix)
 
 
 def licence_id_check_char(body: str) -> str:
@@ -673,7 +695,7 @@ def _parse_licence_id(text: str, strict_check: bool) -> LicenceId:
     )
     if problem:
         raise _fail(_TERM_LICENCE_ID, text, f"check segment {_show(check)}: {problem}")
-    expected = _mod_37_36(type_code + issuer_code + serial + version)
+    expected = _mod_37_36(serial + version, _mod_37_36_after(type_code + issuer_code))
     if strict_check and check != expected:
         raise _fail(_TERM_LICENCE_ID, text, f"check character is {check}, expected {expected}")
     return LicenceId(type_code, issuer_code, serial, int(version), check, check == expected)

@@ -627,3 +627,41 @@ def test_long_text_is_shortened_in_messages() -> None:
     with pytest.raises(CodeError) as caught:
         parse_uscc("9" * 1000)
     assert len(str(caught.value)) < 200
+
+
+# -- the check-character arithmetic, against its definitions written out plainly -------------
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _plain_mod_37_36(body: str) -> str:
+    """ISO/IEC 7064 MOD 37,36 step by step, as the standard states it."""
+    p = 36
+    for char in body:
+        p = (p + _ALNUM.index(char)) % 36 or 36
+        p = (2 * p) % 37
+    return _ALNUM[(37 - p) % 36]
+
+
+def _plain_org_check(first8: str) -> str:
+    weights = (3, 7, 9, 10, 5, 8, 4, 2)
+    remainder = 11 - sum(_ALNUM.index(c) * w for c, w in zip(first8, weights, strict=True)) % 11
+    return {10: "X", 11: "0"}.get(remainder, str(remainder))
+
+
+@given(st.text(alphabet=_ALNUM, max_size=80), st.integers(min_value=0, max_value=80))
+def test_mod_37_36_by_table_and_from_a_kept_prefix(body: str, cut: int) -> None:
+    from ezhengzhao import codes
+
+    expected = _plain_mod_37_36(body)
+    assert codes._mod_37_36(body) == expected
+    cut = min(cut, len(body))
+    assert codes._mod_37_36(body[cut:], codes._mod_37_36_state(body[:cut])) == expected
+    assert codes._mod_37_36(body[cut:], codes._mod_37_36_after(body[:cut])) == expected
+
+
+@given(st.text(alphabet=_ALNUM, min_size=8, max_size=8))
+def test_organisation_check_character(first8: str) -> None:
+    from ezhengzhao import codes
+
+    assert codes._org_check(first8) == _plain_org_check(first8)

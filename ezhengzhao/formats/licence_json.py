@@ -184,21 +184,15 @@ def _code(check: str, value: str, path: str) -> None:
         if check == "id_number":
             codes.parse_id_number(value)
         elif check == "uscc":
-            codes.parse_uscc(value)
+            # Validity alone is wanted: the check spares building the USCC record and the
+            # organisation-code arithmetic; only a bad code is parsed, for its message.
+            if not codes.is_valid_uscc(value):
+                codes.parse_uscc(value)
         elif check == "region":
             codes.parse_region_code(value)
     except CodeError as exc:
         label = {"id_number": "公民身份号码", "uscc": "统一社会信用代码", "region": "行政区划代码"}
         raise LicenceFormatError(path, f"not a valid {label[check]} ({exc})") from None
-
-
-def _uscc_ok(text: str) -> bool:
-    """``codes.is_valid_uscc`` through the parser's cache (an issuer's codes recur)."""
-    try:
-        codes.parse_uscc(text)
-    except CodeError:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------- JSON -> model
@@ -272,7 +266,11 @@ def _type_code(value: object) -> str:
 
 def _check_type_code(value: object) -> str:
     type_code = _text(value, "type_code", max_length=21)
-    if len(type_code) != 21 or not _uscc_ok(type_code[:18]) or not type_code[18:].isdigit():
+    if (
+        len(type_code) != 21
+        or not codes.is_valid_uscc(type_code[:18])
+        or not type_code[18:].isdigit()
+    ):
         raise LicenceFormatError("type_code", "not a valid 证照类型代码 (18-char USCC + 3 digits)")
     return type_code
 

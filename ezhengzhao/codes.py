@@ -112,7 +112,9 @@ def _fail(term: str, text: str, problem: str) -> CodeError:
 def _require_str(term: str, text: object) -> str:
     if not isinstance(text, str):
         raise CodeError(f"{term}: expected str, got {type(text).__name__}")
-    return text
+    # The parsers' caches compare keys with ==: a str subclass is read as the plain text it
+    # holds, so its own __eq__ or __hash__ cannot reach another code's cached verdict.
+    return text if type(text) is str else str.__str__(text)
 
 
 def _chars_problem(text: str, allowed: str, describe: str) -> str | None:
@@ -398,7 +400,7 @@ def is_valid_uscc(text: str) -> bool:
 
     The embedded organisation code's check is not required (see ``USCC``).
     """
-    return isinstance(text, str) and _uscc_problem(text) is None
+    return isinstance(text, str) and _uscc_problem(_require_str(_TERM_USCC, text)) is None
 
 
 def make_uscc(first17: str) -> str:

@@ -419,12 +419,13 @@ _AUTHENTICITY: Final = frozenset(
         "trust.issuer",
     }
 )
-# Enum members as module constants: reading one off its class goes through the enum
-# metaclass, which costs more than a check in loops over every check of a verification.
+
 # TBS_Sign starts up to this long (header, version, seal) have their hash state kept; a seal
 # is some KB with its picture, and the limit keeps a cache entry's size bounded.
 _PREPARED_PREFIX_MAX: Final = 256 * 1024
 
+# Enum members as module constants: reading one off its class goes through the enum
+# metaclass, which costs more than a check in loops over every check of a verification.
 _PASSED: Final = CheckStatus.PASSED
 _FAILED: Final = CheckStatus.FAILED
 _WARNING: Final = CheckStatus.WARNING

@@ -108,10 +108,7 @@ class PublicKey:
         hashed once here instead of in every check, which is what a seal is to the TBS_Sign of
         every licence sealed with it; other suites verify the joined message.
         """
-        if not isinstance(prefix, bytes | bytearray | memoryview):
-            raise TypeError("prefix must be bytes")
-        prefix = bytes(prefix)
-        return PreparedVerifier(self, prefix, self.suite._prepare(self._handle, prefix))
+        return PreparedVerifier(self, prefix)
 
     def _check_claim(self, algorithm: str | None) -> None:
         if algorithm is not None and algorithm not in (self.suite.id, self.suite.signature_oid):
@@ -136,14 +133,39 @@ class PublicKey:
         return PublicKey.from_spki_der, (self._spki,)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class PreparedVerifier:
     """A public key made ready for messages that begin with ``prefix`` (see
-    :meth:`PublicKey.prepare`). Immutable, so one serves any number of threads."""
+    :meth:`PublicKey.prepare`, which is the same as calling this class).
 
-    key: PublicKey
-    prefix: bytes = field(repr=False)
-    _check: PreparedCheck | None = field(repr=False)
+    Immutable: the key, the prefix and the hash state kept after it are fixed together when it
+    is made, so one instance serves any number of threads.
+    """
+
+    __slots__ = ("_check", "_key", "_prefix")
+
+    def __init__(self, key: PublicKey, prefix: bytes) -> None:
+        if not isinstance(key, PublicKey):
+            raise TypeError("key must be a PublicKey")
+        if not isinstance(prefix, bytes | bytearray | memoryview):
+            raise TypeError("prefix must be bytes")
+        prefix = bytes(prefix)
+        self._key = key
+        self._prefix = prefix
+        self._check: PreparedCheck | None = key.suite._prepare(key._handle, prefix)
+
+    @property
+    def key(self) -> PublicKey:
+        return self._key
+
+    @property
+    def prefix(self) -> bytes:
+        return self._prefix
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the prefix was hashed once (SM2 on a capable tongsuopy) rather than joined
+        to every message."""
+        return self._check is not None
 
     def verify(
         self,
@@ -157,18 +179,20 @@ class PreparedVerifier:
         if self._check is None:
             if not isinstance(rest, bytes | bytearray | memoryview):
                 raise TypeError("data must be bytes")
-            self.key.verify(signature, self.prefix + rest, algorithm=algorithm, form=form)
+            self._key.verify(signature, self._prefix + rest, algorithm=algorithm, form=form)
             return
-        self.key._check_claim(algorithm)
+        self._key._check_claim(algorithm)
         if not isinstance(rest, bytes | bytearray | memoryview):
             raise TypeError("data must be bytes")
         self._check(signature, bytes(rest), form)
 
-    @property
-    def streaming(self) -> bool:
-        """Whether the prefix was hashed once (SM2 on a capable tongsuopy) rather than joined
-        to every message."""
-        return self._check is not None
+    def __repr__(self) -> str:
+        return f"PreparedVerifier(key={self._key!r}, prefix={len(self._prefix)} bytes)"
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if hasattr(self, name):
+            raise AttributeError(f"PreparedVerifier is immutable: cannot set {name}")
+        object.__setattr__(self, name, value)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

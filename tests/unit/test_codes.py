@@ -665,3 +665,23 @@ def test_organisation_check_character(first8: str) -> None:
     from ezhengzhao import codes
 
     assert codes._org_check(first8) == _plain_org_check(first8)
+
+
+def test_a_str_subclass_cannot_borrow_a_cached_verdict() -> None:
+    """The parsers' caches see the plain text a str subclass holds, never its __eq__/__hash__."""
+    from ezhengzhao import codes
+
+    good = codes.make_uscc("91310115MA1K4A2B3")
+
+    class Rigged(str):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        def __hash__(self) -> int:
+            return hash(good)
+
+    assert codes.is_valid_uscc(good)  # now cached
+    forged = Rigged(good[:-1] + ("0" if good[-1] != "0" else "1"))
+    assert not codes.is_valid_uscc(forged)
+    with pytest.raises(CodeError):
+        codes.parse_uscc(forged)

@@ -168,3 +168,33 @@ def test_without_streaming_the_prefix_is_joined(
 def test_the_self_check_accepts_this_tongsuopy() -> None:
     """The streaming binding is present and behaves: the check before first use passes."""
     assert _sm2_prefix._self_check()
+
+
+def test_when_no_context_can_be_had_the_whole_message_is_checked(
+    keys: dict[str, PrivateKey], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = keys[SM2_SM3]
+    signature = key.sign(b"seal" + b"licence")
+    prepared = key.public_key.prepare(b"seal")
+    assert prepared.streaming
+    monkeypatch.setattr(_sm2_prefix.Sm2Prefix, "verify", lambda self, der, rest: None)
+    prepared.verify(signature, b"licence")
+    with pytest.raises(InvalidSignatureError):
+        prepared.verify(signature, b"licencE")
+
+
+def test_a_prepared_verifier_cannot_be_rewired(keys: dict[str, PrivateKey]) -> None:
+    """Key, prefix and kept state are fixed together: none can be swapped afterwards."""
+    key, other = keys[SM2_SM3], generate_private_key(SM2_SM3)
+    prepared = PreparedVerifier(key.public_key, b"seal A")
+    assert prepared.key == key.public_key and prepared.prefix == b"seal A"
+    for name, value in (("prefix", b"seal B"), ("key", other.public_key), ("_check", None)):
+        with pytest.raises(AttributeError):
+            setattr(prepared, name, value)
+    signature = key.sign(b"seal A" + b"rest")
+    prepared.verify(signature, b"rest")
+    with pytest.raises(InvalidSignatureError):
+        PreparedVerifier(key.public_key, b"seal B").verify(signature, b"rest")
+    with pytest.raises(TypeError):
+        PreparedVerifier(b"not a key", b"seal")  # type: ignore[arg-type]
+    assert "6 bytes" in repr(prepared)

@@ -26,7 +26,7 @@ from tongsuopy.crypto import hashes as t_hashes
 from tongsuopy.crypto import serialization as t_serialization
 from tongsuopy.crypto.asymciphers import ec as t_ec
 
-from bench.harness import Entry, compare, entry
+from bench.harness import DISTINCT_LICENCES, Entry, compare, entry
 from ezhengzhao.catalogue import Catalogue
 from ezhengzhao.demo import REGIONS, Authority, _People, _region
 from ezhengzhao.model import LicenceDraft
@@ -113,15 +113,10 @@ def _licences(authority: Authority, count: int, now: datetime) -> list[bytes]:
     return docs
 
 
-# More distinct licences than any cache of per-value checks holds (codes.py keeps 1,024
-# identifiers and USCCs), so each licence's holder and identifier are checked afresh.
-_DISTINCT = 1500
-
-
 def sealed_verify() -> list[Entry]:
     now = datetime.now(UTC).replace(microsecond=0)
     region = _region(REGIONS[0], now)
-    docs = _licences(region.authorities[0], _DISTINCT, now)
+    docs = _licences(region.authorities[0], DISTINCT_LICENCES, now)
     verifier = Verifier(
         trust_store=TrustStore.from_certificates([region.root], seal_makers=[region.maker]),
         clock=lambda: now + timedelta(hours=1),

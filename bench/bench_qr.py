@@ -27,7 +27,7 @@ from tongsuopy.crypto import hashes as t_hashes
 from tongsuopy.crypto import serialization as t_serialization
 from tongsuopy.crypto.asymciphers import ec as t_ec
 
-from bench.harness import Entry, compare, entry
+from bench.harness import DISTINCT_LICENCES, Entry, compare, entry
 from ezhengzhao.catalogue import Catalogue
 from ezhengzhao.demo import REGIONS, _People, _region
 from ezhengzhao.formats import cose
@@ -39,12 +39,6 @@ from ezhengzhao.trust.store import TrustStore
 from ezhengzhao.verify import Verifier
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
-
-
-# More distinct licences than any cache of per-value checks holds (codes.py keeps 1,024
-# identifiers and USCCs): each licence's own holder and identifier are checked afresh every
-# time it comes round, as at a window that sees each licence once.
-_DISTINCT = 1500
 
 
 def _setup(count: int) -> tuple[object, list[LicenceDraft], datetime]:
@@ -69,7 +63,7 @@ def _setup(count: int) -> tuple[object, list[LicenceDraft], datetime]:
 
 
 def qr_issue() -> list[Entry]:
-    region, drafts, now = _setup(_DISTINCT)
+    region, drafts, now = _setup(DISTINCT_LICENCES)
     authority = region.authorities[0].credentials()  # type: ignore[attr-defined]
     catalogue = Catalogue.builtin()
     cycle = itertools.cycle(drafts)
@@ -91,7 +85,7 @@ def qr_issue() -> list[Entry]:
 
 
 def qr_verify() -> list[Entry]:
-    region, drafts, now = _setup(_DISTINCT)
+    region, drafts, now = _setup(DISTINCT_LICENCES)
     authority = region.authorities[0]  # type: ignore[attr-defined]
     credentials = authority.credentials()
     catalogue = Catalogue.builtin()

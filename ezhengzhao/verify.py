@@ -22,8 +22,9 @@ check in the result:
     ``trust.licence_type``  (trust lists) that entry lists the licence's type code
 11. ``identifier``          the 证照标识 matches the licence (a bad check character warns)
 12. ``validity``            the licence's validity period contains the validation date
-13. ``status``              the licence's entry in its status list is VALID (only when the
-                            verifier has a ``status_source``: without one, revocation is
+13. ``status``              the licence's entry in its status list is VALID, in a list
+                            signed by the issuer or an authority of its province (only when
+                            the verifier has a ``status_source``: without one, revocation is
                             *not* checked and no ``status`` check appears; SKIPPED when the
                             licence is already refused as not from a trusted issuer, whose
                             status URI is then never fetched)
@@ -37,6 +38,7 @@ authority: in steady state a verification costs one signature check.
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 from collections.abc import Hashable, Mapping
@@ -146,7 +148,9 @@ class Verifier:
     and a forgotten entry is simply checked again.
 
     ``status_source`` gives the status lists that revocation is checked against; a verifier
-    without one does **not** check revocation (its results have no ``status`` check).
+    without one does **not** check revocation (its results have no ``status`` check). Its
+    ``status_list`` is told the issuer (``issuer=`` USCC) and must refuse a list whose signer
+    does not speak for that issuer (:func:`ezhengzhao.status.speaks_for`).
     ``rules`` holds the mutual-recognition rule sets; they are applied only when ``region``
     is given too.
     """
@@ -178,8 +182,8 @@ class Verifier:
             raise ConfigurationError("clock_skew must be a non-negative timedelta")
         if region is not None and not codes.is_valid_region_code(region):
             raise ConfigurationError(f"verifying region {region!r} is not a valid 行政区划代码")
-        if status_source is not None and not callable(getattr(status_source, "status_list", None)):
-            raise ConfigurationError("status_source must have a status_list(uri, now) method")
+        if status_source is not None:
+            _check_status_source(status_source)
         if rules is not None and not isinstance(rules, RuleSetLoader):
             raise ConfigurationError("rules must be a RuleSetLoader")
         self._status_source = status_source
@@ -612,8 +616,9 @@ class _Checks:
         else:
             self.passed("validity")
 
-    def check_status(self, reference: StatusReference | None) -> None:
-        """The licence's entry in its status list (only with a status source)."""
+    def check_status(self, reference: StatusReference | None, issuer_code: str) -> None:
+        """The licence's entry in its status list (only with a status source), from a list
+        whose signer speaks for ``issuer_code`` (the issuer or an authority of its province)."""
         source = self.v._status_source
         if source is None:
             return
@@ -630,7 +635,7 @@ class _Checks:
             self.add("status", CheckStatus.PASSED, detail="no status reference")
             return
         try:
-            status_list = source.status_list(reference.uri, self.now)
+            status_list = source.status_list(reference.uri, self.now, issuer=issuer_code)
         except StatusUnavailable as exc:
             self.add("status", CheckStatus.INDETERMINATE, "status_unavailable", str(exc))
             return
@@ -711,6 +716,26 @@ class _Checks:
                 )
 
 
+def _check_status_source(source: object) -> None:
+    """A status source must take ``status_list(uri, now, issuer=…)``: a source that cannot be
+    told whose licence asks could hand one issuer's licences a list signed by anyone."""
+    method = getattr(source, "status_list", None)
+    if not callable(method):
+        raise ConfigurationError("status_source must have a status_list(uri, now) method")
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):  # no signature to read (a builtin): trust the protocol
+        return
+    takes_issuer = "issuer" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+    if not takes_issuer:
+        raise ConfigurationError(
+            "status_source.status_list must take an issuer= keyword (the licence issuer's "
+            "统一社会信用代码), and refuse lists whose signer does not speak for that issuer"
+        )
+
+
 def _holder_code_type(code: str) -> str:
     """持证主体代码类型 of a holder code a QR code carries: 001 for a USCC, else 111."""
     return "001" if codes.is_valid_uscc(code) else "111"
@@ -743,7 +768,7 @@ class _SealedRun(_Checks):
         )
         self.check_identifier(lic.licence_id, lic.type_code, lic.issuer.code, lic.version)
         self.check_validity(lic.validity.start, lic.validity.end)
-        self.check_status(lic.status)
+        self.check_status(lic.status, lic.issuer.code)
         # With trust lists, the list's word on the issuer's region and level is what rules
         # see; the licence's own is only what the issuer says of itself.
         region, level = lic.issuer.region_code, lic.issuer.level
@@ -932,7 +957,7 @@ class _QrRun(_Checks):
         self.check_identifier(claims.licence_id, claims.type_code, claims.issuer_code, None)
         self.check_expiry(claims, cert)
         self.check_validity(claims.valid_from, claims.valid_until)
-        self.check_status(claims.status)
+        self.check_status(claims.status, claims.issuer_code)
         if not self.rules_apply:  # what follows is built only for rules to read
             return
         self.check_rules(

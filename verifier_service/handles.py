@@ -162,7 +162,9 @@ def import_demo_licences(
         status = VALID
         if status_source is not None:
             try:
-                status = status_source.status_list(licence.status.uri, now).get(licence.status.idx)
+                status = status_source.status_list(
+                    licence.status.uri, now, issuer=licence.issuer.code
+                ).get(licence.status.idx)
             except (EzhengzhaoError, ValueError, IndexError):
                 status = VALID
         rows.append((path.name, raw, sealed, status))

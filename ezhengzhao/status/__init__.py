@@ -19,7 +19,12 @@ from ezhengzhao.status.codec import (
     status_claim,
     verify_status_list_token,
 )
-from ezhengzhao.status.source import FileStatusSource, HttpStatusSource, StatusSource
+from ezhengzhao.status.source import (
+    FileStatusSource,
+    HttpStatusSource,
+    StatusSource,
+    speaks_for,
+)
 
 __all__ = [
     "CWT_STATUS_LIST",
@@ -38,6 +43,7 @@ __all__ = [
     "StatusSource",
     "read_status_list_token",
     "sign_status_list",
+    "speaks_for",
     "status_claim",
     "verify_status_list_token",
 ]

@@ -4,8 +4,16 @@ A :class:`StatusSource` hands the verifier the whole :class:`~ezhengzhao.status.
 published at a URI (DESIGN §5: lists are fetched whole, never per licence, so no query tells the
 publisher which licence is being checked). It raises :class:`StatusUnavailable` when it cannot
 give a list it can vouch for: unknown URI, malformed token, bad signature, unknown signer, a
-``sub`` that is not the URI, or a token past its ``exp``. The verifier turns that into an
-INDETERMINATE ``status_unavailable`` check.
+``sub`` that is not the URI, a token past its ``exp``, or a list whose signer does not speak
+for the licence's issuer. The verifier turns that into an INDETERMINATE ``status_unavailable``
+check.
+
+Who may speak for a licence: a status list is published by the issuer or by an authority of the
+issuer's province (a provincial platform keeping the lists of its region). So when the verifier
+names the issuer (``issuer=`` its 统一社会信用代码), the certificate that signed the list must name
+that very USCC in its subject, or a USCC registered in the same province (GB 32100 characters
+3–8). Otherwise any trusted signer anywhere — another province's authority — could answer
+"valid" for a licence its own issuer revoked, given control of what the URI serves.
 
 :class:`FileStatusSource` reads signed Status List Tokens (CWT) from memory or from files;
 :class:`HttpStatusSource` fetches them from their http(s) URIs (:mod:`ezhengzhao.fetch`). Both
@@ -24,8 +32,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from ezhengzhao import codes
 from ezhengzhao.errors import (
     CertificateError,
+    CodeError,
     ConfigurationError,
     CryptoError,
     FetchError,
@@ -41,15 +51,25 @@ from ezhengzhao.status.codec import (
     verify_status_list_token,
 )
 
-__all__ = ["FileStatusSource", "HttpStatusSource", "StatusSource", "StatusUnavailable"]
+__all__ = [
+    "FileStatusSource",
+    "HttpStatusSource",
+    "StatusSource",
+    "StatusUnavailable",
+    "speaks_for",
+]
 
 
 @runtime_checkable
 class StatusSource(Protocol):
     """Gives the verified, current status list published at ``uri``."""
 
-    def status_list(self, uri: str, now: datetime) -> StatusList:
-        """The whole list at ``uri`` as of ``now``; StatusUnavailable if there is none to trust."""
+    def status_list(self, uri: str, now: datetime, *, issuer: str | None = None) -> StatusList:
+        """The whole list at ``uri`` as of ``now``; StatusUnavailable if there is none to trust.
+
+        ``issuer`` is the 统一社会信用代码 of the issuer of the licence whose status is asked
+        for; a list whose signer does not speak for that issuer must not be returned.
+        """
         ...
 
 
@@ -57,6 +77,7 @@ class StatusSource(Protocol):
 class _Cached:
     token: StatusListToken
     fetched_at: datetime
+    signer: Certificate
 
 
 class _VerifiedSource(ABC):
@@ -75,43 +96,55 @@ class _VerifiedSource(ABC):
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
 
-    def status_list(self, uri: str, now: datetime) -> StatusList:
+    def status_list(self, uri: str, now: datetime, *, issuer: str | None = None) -> StatusList:
+        """The verified list at ``uri`` as of ``now``; with ``issuer`` (a USCC), only if its
+        signer speaks for that issuer (the module says who does)."""
         if now.utcoffset() is None:
             raise ConfigurationError("now must be a timezone-aware datetime")
         with self._lock:
             cached = self._cache.get(uri)
-        if cached is not None and _fresh(cached.token, now):
-            return cached.token.status_list
-        token = self._fetch(uri, now)
-        with self._lock:
-            held = self._cache.get(uri)
-            if held is not None and token.issued_at < held.token.issued_at:
-                raise StatusUnavailable(
-                    uri, f"the token was issued before the one held ({held.token.issued_at})"
-                )
-            self._cache[uri] = _Cached(token, now)
-        return token.status_list
+        if cached is None or not _fresh(cached.token, now):
+            token, signer = self._fetch(uri, now)
+            with self._lock:
+                held = self._cache.get(uri)
+                if held is not None and token.issued_at < held.token.issued_at:
+                    raise StatusUnavailable(
+                        uri, f"the token was issued before the one held ({held.token.issued_at})"
+                    )
+                cached = _Cached(token, now, signer)
+                self._cache[uri] = cached
+        if issuer is not None and not speaks_for(cached.signer, issuer):
+            subject = cached.signer.subject
+            raise StatusUnavailable(
+                uri,
+                f"signed by {subject.organization or 'an unnamed signer'} "
+                f"({subject.serial_number or 'no 统一社会信用代码'}), which does not speak for "
+                f"licences of {issuer}: a status list is signed by the issuer or an authority "
+                "of its province",
+            )
+        return cached.token.status_list
 
     @abstractmethod
     def _read(self, uri: str) -> bytes:
         """The token bytes published at ``uri``; StatusUnavailable if they cannot be had."""
 
-    def _fetch(self, uri: str, now: datetime) -> StatusListToken:
+    def _fetch(self, uri: str, now: datetime) -> tuple[StatusListToken, Certificate]:
+        """The verified token at ``uri`` and the certificate that verified it."""
         data = self._read(uri)
         try:
             token = read_status_list_token(data)
         except InputError as exc:
             raise StatusUnavailable(uri, f"malformed token: {exc}") from exc
-        self._verify(token, uri)
+        signer = self._verify(token, uri)
         if token.uri != uri:
             raise StatusUnavailable(uri, f"the token is for {token.uri}")
         if token.expires_at is not None and now >= token.expires_at:
             raise StatusUnavailable(uri, f"the token expired {token.expires_at:%Y-%m-%dT%H:%M:%SZ}")
         if token.issued_at > now:
             raise StatusUnavailable(uri, f"the token is issued in the future ({token.issued_at})")
-        return token
+        return token, signer
 
-    def _verify(self, token: StatusListToken, uri: str) -> None:
+    def _verify(self, token: StatusListToken, uri: str) -> Certificate:
         kid = token.message.kid
         candidates = self._by_kid.get(kid, ()) if kid is not None else ()
         if not candidates:
@@ -126,7 +159,7 @@ class _VerifiedSource(ABC):
             if not cert.is_valid_at(token.issued_at):
                 problem = "the signer certificate was not valid when the list was issued"
                 continue
-            return
+            return cert
         raise StatusUnavailable(uri, problem)
 
 
@@ -236,6 +269,23 @@ class HttpStatusSource(_VerifiedSource):
             )
         except FetchError as exc:
             raise StatusUnavailable(uri, f"cannot fetch the token ({exc.reason}): {exc}") from exc
+
+
+def speaks_for(signer: Certificate, issuer: str) -> bool:
+    """Whether a status list signed with ``signer`` may speak for licences of ``issuer`` (a
+    统一社会信用代码): the signer's subject names that USCC, or a USCC registered in the same
+    province. A national registration (region part 100000) speaks for itself only."""
+    code = signer.subject.serial_number
+    if code is None:
+        return False
+    if code == issuer:
+        return True
+    if not (codes.is_valid_uscc(code) and codes.is_valid_uscc(issuer)):
+        return False
+    try:
+        return codes.province_of(code[2:8]).code == codes.province_of(issuer[2:8]).code
+    except CodeError:  # a national registration belongs to no province
+        return False
 
 
 def _is_web_prefix(prefix: object) -> bool:

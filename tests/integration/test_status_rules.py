@@ -11,6 +11,7 @@ import pytest
 from ezhengzhao import demo
 from ezhengzhao.catalogue import Catalogue
 from ezhengzhao.demo import DemoDomain
+from ezhengzhao.errors import ConfigurationError
 from ezhengzhao.formats.sealed import SealedLicence
 from ezhengzhao.issue import IssuingAuthority
 from ezhengzhao.model import Holder, LicenceDraft, StatusReference
@@ -226,6 +227,86 @@ def test_file_source_refuses_a_cached_list_past_exp(demo_domain: DemoDomain) -> 
     with pytest.raises(StatusUnavailable):
         source.status_list(URI, created + timedelta(minutes=31))
 
+
+
+# -- who may speak for a licence's status -----------------------------------------------------
+
+
+def _signed_by(domain: DemoDomain, auth: IssuingAuthority, status_list: StatusList) -> bytes:
+    return sign_status_list(
+        status_list,
+        uri=URI,
+        signer=auth.signer,
+        certificate=auth.certificate,
+        issued_at=domain.created,
+        ttl=timedelta(hours=1),
+    )
+
+
+def test_a_list_signed_in_another_province_cannot_speak_for_a_licence(
+    demo_domain: DemoDomain,
+) -> None:
+    # 安徽's authority is trusted (its certificate is one of the source's signers) and signs
+    # a list at the URI a 上海 licence points to, saying its revoked entry is valid.
+    anhui = demo_domain.regions[1].authorities[0].credentials()
+    shanghai = _authority(demo_domain)
+    token = _signed_by(demo_domain, anhui, StatusList.new(1024))
+    source = FileStatusSource(
+        {URI: token}, certificates=[anhui.certificate, shanghai.certificate]
+    )
+    doc, qr = _issue(demo_domain, REVOKED, "SH2026STATUS0007")
+    for result in _both(_verifier(demo_domain, status_source=source), doc, qr):
+        assert result.status is Status.INDETERMINATE, result.reasons
+        check = result.check("status")
+        assert check.reason == "status_unavailable"
+        assert anhui.issuer.code in check.detail and "does not speak for" in check.detail
+
+
+def test_a_list_signed_by_an_authority_of_the_issuers_province_speaks_for_it(
+    demo_domain: DemoDomain,
+) -> None:
+    # 上海市公安局 (310000) keeps the list for a 浦东新区 authority's licences: same province.
+    publisher = demo_domain.regions[0].authorities[1].credentials()
+    assert publisher.issuer.code != _authority(demo_domain).issuer.code
+    listed = StatusList.new(1024).builder().set(REVOKED, INVALID).build()
+    source = FileStatusSource(
+        {URI: _signed_by(demo_domain, publisher, listed)}, certificates=[publisher.certificate]
+    )
+    verifier = _verifier(demo_domain, status_source=source)
+    revoked, revoked_qr = _issue(demo_domain, REVOKED, "SH2026STATUS0007")
+    valid, valid_qr = _issue(demo_domain, 3, "SH2026STATUS0003")
+    assert [r.reasons for r in _both(verifier, revoked, revoked_qr)] == [("licence_revoked",)] * 2
+    assert [r.status for r in _both(verifier, valid, valid_qr)] == [Status.PASSED] * 2
+
+
+def test_the_binding_holds_for_a_cached_list(demo_domain: DemoDomain) -> None:
+    shanghai = _authority(demo_domain)
+    source = _source(demo_domain)
+    now = _now(demo_domain)
+    assert source.status_list(URI, now, issuer=shanghai.issuer.code).get(REVOKED) == INVALID
+    anhui_code = demo_domain.regions[1].authorities[0].issuer.code
+    with pytest.raises(StatusUnavailable, match="does not speak for"):
+        source.status_list(URI, now, issuer=anhui_code)
+    # Without an issuer (publishing tools, a registry checking its own list) no binding applies.
+    assert source.status_list(URI, now).get(REVOKED) == INVALID
+
+
+class _UnboundSource:
+    def status_list(self, uri: str, now: datetime) -> StatusList:
+        return StatusList.new(8)
+
+
+class _KeywordSource:
+    def status_list(self, uri: str, now: datetime, **options: object) -> StatusList:
+        return StatusList.new(8)
+
+
+def test_a_status_source_must_be_told_the_issuer(demo_domain: DemoDomain) -> None:
+    with pytest.raises(ConfigurationError, match="issuer= keyword"):
+        _verifier(demo_domain, status_source=_UnboundSource())  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="status_list"):
+        _verifier(demo_domain, status_source=object())  # type: ignore[arg-type]
+    _verifier(demo_domain, status_source=_KeywordSource())
 
 # -- mutual-recognition rules -----------------------------------------------------------------
 

@@ -434,7 +434,7 @@ class _CountingSource:
     def __init__(self) -> None:
         self.asked: list[str] = []
 
-    def status_list(self, uri: str, now: datetime) -> object:
+    def status_list(self, uri: str, now: datetime, *, issuer: str | None = None) -> object:
         self.asked.append(uri)
         raise AssertionError("an untrusted licence's status URI must not be fetched")
 

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ezhengzhao import codes
 from ezhengzhao.errors import (
     AlgorithmMismatchError,
     InputError,
@@ -36,6 +37,7 @@ from ezhengzhao.status import (
     StatusList,
     read_status_list_token,
     sign_status_list,
+    speaks_for,
     status_claim,
     verify_status_list_token,
 )
@@ -570,3 +572,47 @@ def test_status_claim() -> None:
 def test_status_claim_refuses_bad_arguments(uri: object, idx: object) -> None:
     with pytest.raises(InputError):
         status_claim(uri, idx)  # type: ignore[arg-type]
+
+
+# -- who may speak for a licence: speaks_for -------------------------------------------------
+
+
+def _signer_named(uscc: str | None) -> Certificate:
+    key = _key(ED25519)
+    name = Name(common_name="状态列表签发", organization="某机关", serial_number=uscc)
+    return build_certificate(
+        subject=name,
+        subject_key=key.public_key,
+        issuer=name,
+        issuer_signer=key,
+        not_before=T0 - timedelta(days=1),
+        not_after=T0 + timedelta(days=365),
+    )
+
+
+PUDONG = "11310115002470110L"  # 上海市浦东新区 (310115)
+SHANGHAI = "11310000002470129L"  # 上海市 (310000)
+HEFEI = "11340100003050249A"  # 合肥市 (340100)
+NATIONAL = codes.make_uscc("11100000" + "000012341")  # a central authority (region 100000)
+
+
+@pytest.mark.parametrize(
+    ("signer", "issuer", "speaks"),
+    [
+        (PUDONG, PUDONG, True),  # the issuer itself
+        (SHANGHAI, PUDONG, True),  # an authority of the same province
+        (PUDONG, SHANGHAI, True),
+        (HEFEI, PUDONG, False),  # another province
+        (PUDONG, HEFEI, False),
+        (NATIONAL, NATIONAL, True),  # a central authority for its own licences
+        (NATIONAL, PUDONG, False),  # and for no province's
+        (PUDONG, NATIONAL, False),
+        (None, PUDONG, False),  # a signer naming no USCC speaks for no one
+        ("not a uscc", PUDONG, False),
+        (PUDONG, "not a uscc", False),
+    ],
+)
+def test_speaks_for(signer: str | None, issuer: str, speaks: bool) -> None:
+    for code in (PUDONG, SHANGHAI, HEFEI, NATIONAL):
+        assert codes.is_valid_uscc(code), code
+    assert speaks_for(_signer_named(signer), issuer) is speaks

@@ -588,7 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--trust",
         required=True,
-        help="trust directory: anchors/*.pem with signed lists/*.cose, and/or roots/*.pem",
+        help="trust directory: anchors/*.pem (anchors/REGION/*.pem: scoped) with signed "
+        "lists/*.cose, and/or roots/*.pem",
     )
     p.add_argument("--region", help="the verifying region's 行政区划代码")
     p.add_argument(

@@ -234,8 +234,10 @@ class DemoDomain:
 
     def trust_list_loader(self, clock: Clock) -> TrustListLoader:
         """The normal trust configuration of this domain: both regions' trust lists, verified
-        with their roots as anchors."""
-        loader = TrustListLoader(anchors=[r.root for r in self.regions], clock=clock)
+        with their roots as anchors, each scoped to its own region."""
+        loader = TrustListLoader(
+            anchors={r.spec.code: [r.root] for r in self.regions}, clock=clock
+        )
         for data in self.trust_lists.values():
             loader.load(data)
         return loader
@@ -991,7 +993,7 @@ def _files(domain: DemoDomain) -> Iterator[tuple[str, bytes]]:
         code = region.spec.code
         yield f"trust/roots/{code}-root.pem", region.root.to_pem()
         yield f"trust/seal-makers/{code}-seal-maker.pem", region.maker.to_pem()
-        yield f"trust/anchors/{code}-root.pem", region.root.to_pem()
+        yield f"trust/anchors/{code}/root.pem", region.root.to_pem()
         yield f"pki/{code}/root.pem", region.root.to_pem()
         yield f"pki/{code}/root.key.pem", region.root_key.to_pem()
         yield f"pki/{code}/seal-maker.pem", region.maker.to_pem()

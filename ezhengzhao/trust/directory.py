@@ -2,7 +2,9 @@
 
 Layout (every part optional but one kind of trust must be there)::
 
-    anchors/*.pem        trust-list anchors (the keys that sign trust lists)
+    anchors/*.pem        trust-list anchors (the keys that sign trust lists), national
+    anchors/RRRRRR/*.pem anchors scoped to region RRRRRR (e.g. 340000): they sign lists for
+                         regions within it only
     lists/*.cose         signed trust lists (ezz/trust-list/1), verified with the anchors
     roots/*.pem          root certificates, intermediates/*.pem, signers/*.pem,
     seal-makers/*.pem    seal makers, issuers.json: a root-certificate trust store
@@ -18,10 +20,11 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from ezhengzhao import codes
 from ezhengzhao.clock import Clock, system_clock
 from ezhengzhao.errors import CertificateError, ConfigurationError
 from ezhengzhao.sign.x509 import Certificate, load_certificates
-from ezhengzhao.trust.lists import TrustListLoader
+from ezhengzhao.trust.lists import NATIONAL_REGION, TrustListLoader
 from ezhengzhao.trust.store import TrustStore
 
 __all__ = ["load_trust_directory"]
@@ -45,8 +48,8 @@ def load_trust_directory(
         raise ConfigurationError(f"trust directory {base} does not exist")
     store = TrustStore.from_directory(base) if (base / "roots").is_dir() else None
     list_files = sorted((base / "lists").glob("*.cose"))
-    anchors = _certificates(base / "anchors")
-    if bool(list_files) != bool(anchors):
+    anchors = _anchors(base / "anchors")
+    if bool(list_files) != any(anchors.values()):
         missing = "anchors/*.pem" if list_files else "lists/*.cose"
         raise ConfigurationError(f"trust directory {base}: trust lists need {missing} too")
     loader = None
@@ -63,6 +66,22 @@ def load_trust_directory(
             f"trust directory {base} has neither anchors/ with lists/ nor roots/"
         )
     return store, loader
+
+
+def _anchors(folder: Path) -> dict[str, list[Certificate]]:
+    """The anchors of ``anchors/`` by scope: its own PEM files are national, those of a
+    subdirectory named by a 行政区划代码 are scoped to that region."""
+    scoped = {NATIONAL_REGION: _certificates(folder)}
+    if not folder.is_dir():
+        return scoped
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if sub.name == NATIONAL_REGION or not codes.is_valid_region_code(sub.name):
+            raise ConfigurationError(
+                f"{sub}: a subdirectory of anchors/ is named by the 行政区划代码 its anchors "
+                "are scoped to (national anchors go in anchors/ itself)"
+            )
+        scoped[sub.name] = _certificates(sub)
+    return scoped
 
 
 def _certificates(folder: Path) -> list[Certificate]:

@@ -22,10 +22,11 @@ lie within the list's scope; no USCC appears twice in one list.
 
 :func:`read_trust_list` is the codec: bytes to a :class:`TrustList` and its message, without
 checking the signature; :class:`TrustListLoader` decides. It verifies with the configured
-anchor whose kid matches, requires ``issuer`` to name that anchor, refuses a list that is
-already stale, a lower sequence than the one it holds for the same issuer and region, and a
-different list under the same sequence; it keeps the newest list per issuer and region and
-turns what it holds into a :class:`~ezhengzhao.trust.store.TrustStore`.
+anchor whose kid matches, requires ``issuer`` to name that anchor and the list's region to
+lie within the anchor's scope (a province's anchor signs for its province only), refuses a
+list that is already stale, a lower sequence than the one it holds for the same issuer and
+region, and a different list under the same sequence; it keeps the newest list per issuer and
+region and turns what it holds into a :class:`~ezhengzhao.trust.store.TrustStore`.
 
 Refusals raise :class:`TrustListError` with a stable ``reason`` (:data:`REASON_CODES`).
 """
@@ -492,22 +493,27 @@ class TrustListLoader:
 
     ``anchors`` are the certificates whose keys sign trust lists; they are trusted as given
     (a root or a dedicated list-signing certificate), provided they are valid at the time of
-    loading. ``grace`` is how long past ``next_update`` a list is still fresh; ``clock`` gives
-    the time. Thread-safe: loads are serialised, and readers see a whole state or the last one.
+    loading. Given as a mapping from a region code to certificates, each anchor is scoped: it
+    signs lists only for regions within that one (``"000000"``: the whole country), so a
+    province's trust operator cannot vouch for another province's authorities; given as a
+    plain collection, every anchor is national. ``grace`` is how long past ``next_update`` a
+    list is still fresh; ``clock`` gives the time. Thread-safe: loads are serialised, and
+    readers see a whole state or the last one.
     """
 
     def __init__(
         self,
         *,
-        anchors: Iterable[Certificate],
+        anchors: Iterable[Certificate] | Mapping[str, Iterable[Certificate]],
         grace: timedelta = timedelta(hours=24),
         clock: Clock = system_clock,
     ) -> None:
         by_kid: dict[bytes, list[Certificate]] = {}
-        for anchor in anchors:
-            if not isinstance(anchor, Certificate):
-                raise ConfigurationError("trust list anchors must be Certificate objects")
-            by_kid.setdefault(anchor.kid, []).append(anchor)
+        scopes: dict[bytes, set[str]] = {}
+        for scope, anchor in _scoped_anchors(anchors):
+            if anchor.der not in scopes:
+                by_kid.setdefault(anchor.kid, []).append(anchor)
+            scopes.setdefault(anchor.der, set()).add(scope)
         if not by_kid:
             raise ConfigurationError("a trust list loader needs at least one anchor")
         if not isinstance(grace, timedelta) or grace < timedelta(0):
@@ -515,6 +521,7 @@ class TrustListLoader:
         if not callable(clock):
             raise ConfigurationError("clock must be a callable returning an aware datetime")
         self._anchors = {kid: tuple(certs) for kid, certs in by_kid.items()}
+        self._scopes = {der: tuple(sorted(regions)) for der, regions in scopes.items()}
         self._grace = grace
         self._clock = clock
         self._lock = threading.Lock()
@@ -547,6 +554,13 @@ class TrustListLoader:
                     UNTRUSTED_ANCHOR,
                     f"trust list issuer {trust_list.issuer!r} is not its signer "
                     f"{anchor.subject.common_name!r}",
+                )
+            scopes = self._scopes[anchor.der]
+            if not any(_within(scope, trust_list.region) for scope in scopes):
+                raise TrustListError(
+                    UNTRUSTED_ANCHOR,
+                    f"trust anchor {anchor.subject.common_name!r} signs lists for "
+                    f"{', '.join(scopes)} only, not for region {trust_list.region}",
                 )
             if not keep_stale and self._stale(trust_list, now):
                 raise TrustListError(
@@ -818,6 +832,33 @@ def _is_type_code(code: object) -> bool:
 
 def _is_clean_text(value: object) -> bool:
     return isinstance(value, str) and bool(value) and value == value.strip()
+
+
+def _scoped_anchors(
+    anchors: Iterable[Certificate] | Mapping[str, Iterable[Certificate]],
+) -> Iterable[tuple[str, Certificate]]:
+    """(scope, anchor) pairs: a mapping scopes by its keys, a collection is national."""
+    if isinstance(anchors, Mapping):
+        pairs: list[tuple[str, object]] = []
+        for scope, certificates in anchors.items():
+            if not isinstance(scope, str) or not (
+                scope == NATIONAL_REGION or codes.is_valid_region_code(scope)
+            ):
+                raise ConfigurationError(
+                    f"trust anchor scope {scope!r} is neither a 行政区划代码 nor "
+                    f"{NATIONAL_REGION} (the whole country)"
+                )
+            if isinstance(certificates, Certificate | str | bytes):
+                raise ConfigurationError(
+                    f"trust anchors for {scope} must be a collection of Certificate objects"
+                )
+            pairs.extend((scope, c) for c in certificates)
+    else:
+        pairs = [(NATIONAL_REGION, c) for c in anchors]
+    for scope, anchor in pairs:
+        if not isinstance(anchor, Certificate):
+            raise ConfigurationError("trust list anchors must be Certificate objects")
+        yield scope, anchor
 
 
 def _within(scope: str, region: str) -> bool:

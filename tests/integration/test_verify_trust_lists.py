@@ -355,6 +355,39 @@ def test_a_trust_directory_must_hold_trust(tmp_path: Path, demo_dir: Path) -> No
         load_trust_directory(lists_only)
 
 
+def test_anchors_in_a_region_directory_sign_for_that_region_only(
+    tmp_path: Path, demo_dir: Path
+) -> None:
+    # The demo scopes each region's root to its region.
+    assert sorted(p.parent.name for p in (demo_dir / "trust" / "anchors").glob("*/*.pem")) == [
+        "310000",
+        "340000",
+    ]
+    _, lists = load_trust_directory(demo_dir / "trust")
+    assert lists is not None and {t.region for t in lists.current()} == {"310000", "340000"}
+    # 上海's root, filed as 安徽's anchor, cannot sign 上海's list: the directory is refused
+    # rather than letting one province's operator vouch for another's authorities.
+    trust = tmp_path / "trust"
+    shutil.copytree(demo_dir / "trust", trust)
+    (trust / "anchors" / "310000" / "root.pem").rename(trust / "anchors" / "340000" / "sh.pem")
+    with pytest.raises(TrustListError, match="not for region 310000") as info:
+        load_trust_directory(trust)
+    assert info.value.reason == "trust_list_untrusted_anchor"
+    # Filed at the top of anchors/, the same root is national and signs for any region.
+    (trust / "anchors" / "340000" / "sh.pem").rename(trust / "anchors" / "sh.pem")
+    _, national = load_trust_directory(trust)
+    assert national is not None and len(national.current()) == 2
+
+
+def test_an_anchor_subdirectory_is_named_by_a_region(tmp_path: Path, demo_dir: Path) -> None:
+    trust = tmp_path / "trust"
+    shutil.copytree(demo_dir / "trust", trust)
+    for name in ("shanghai", "000000", "999999"):
+        (trust / "anchors" / "310000").rename(trust / "anchors" / name)
+        with pytest.raises(ConfigurationError, match="named by the 行政区划代码"):
+            load_trust_directory(trust)
+        (trust / "anchors" / name).rename(trust / "anchors" / "310000")
+
 def test_a_tampered_list_file_is_refused(tmp_path: Path, demo_dir: Path) -> None:
     trust = tmp_path / "trust"
     shutil.copytree(demo_dir / "trust", trust)

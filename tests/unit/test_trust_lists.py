@@ -656,3 +656,52 @@ def test_base_store_is_merged(demo_domain: DemoDomain) -> None:
     assert store.seal_makers == base.seal_makers
     # The lists decide who issues: a base without an allow-list adds nobody.
     assert store.allowed_issuers == frozenset({_uscc(1), _uscc(2)})
+
+
+# -- anchors scoped to a region -----------------------------------------------------------------
+
+
+def _scoped(anchors: object) -> TrustListLoader:
+    return TrustListLoader(anchors=anchors, clock=FakeClock())  # type: ignore[arg-type]
+
+
+def test_a_scoped_anchor_signs_lists_within_its_region_only() -> None:
+    anchor = _anchor(SM2_SM3)[1]
+    shanghai = _signed(_list(region="310000"))
+    pudong = _signed(_list(region="310115"))
+    assert _scoped({"310000": [anchor]}).load(shanghai).region == "310000"
+    assert _scoped({"310000": [anchor]}).load(pudong).region == "310115"
+    assert _scoped({"000000": [anchor]}).load(shanghai).region == "310000"
+    for scope in ("340000", "310115"):  # another province; a county below the list's scope
+        with pytest.raises(TrustListError, match="not for region 310000") as exc:
+            _scoped({scope: [anchor]}).load(shanghai)
+        assert _reason(exc) == "trust_list_untrusted_anchor"
+    # One certificate in two scopes may sign for either.
+    both = _scoped({"340000": [anchor], "310000": [anchor]})
+    assert both.load(shanghai).region == "310000"
+
+
+def test_a_national_list_needs_a_national_anchor() -> None:
+    anchor = _anchor(SM2_SM3)[1]
+    national = _signed(
+        _list(region="000000", entries=[_entry(1, region="340100"), _entry(2)])
+    )
+    with pytest.raises(TrustListError) as exc:
+        _scoped({"310000": [anchor]}).load(national)
+    assert _reason(exc) == "trust_list_untrusted_anchor"
+    assert _scoped([anchor]).load(national).region == "000000"
+
+
+def test_bad_anchor_scopes_are_refused() -> None:
+    anchor = _anchor(SM2_SM3)[1]
+    for anchors in (
+        {"999999": [anchor]},  # not a region
+        {"31000": [anchor]},
+        {310000: [anchor]},
+        {"310000": anchor},  # a certificate, not a collection of them
+        {"310000": "not certificates"},
+        {"310000": [b"PEM bytes"]},
+        {"310000": []},  # no anchor at all
+    ):
+        with pytest.raises(ConfigurationError):
+            _scoped(anchors)

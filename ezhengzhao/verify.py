@@ -718,15 +718,20 @@ class _Checks:
 
 def _check_status_source(source: object) -> None:
     """A status source must take ``status_list(uri, now, issuer=…)``: a source that cannot be
-    told whose licence asks could hand one issuer's licences a list signed by anyone."""
+    told whose licence asks could hand one issuer's licences a list signed by anyone. Only the
+    signature is checked here; honouring ``issuer`` is the source's part of the protocol."""
     method = getattr(source, "status_list", None)
     if not callable(method):
-        raise ConfigurationError("status_source must have a status_list(uri, now) method")
+        raise ConfigurationError(
+            "status_source must have a status_list(uri, now, *, issuer=None) method"
+        )
     try:
         parameters = inspect.signature(method).parameters
     except (TypeError, ValueError):  # no signature to read (a builtin): trust the protocol
         return
-    takes_issuer = "issuer" in parameters or any(
+    by_keyword = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    issuer = parameters.get("issuer")
+    takes_issuer = (issuer is not None and issuer.kind in by_keyword) or any(
         p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )
     if not takes_issuer:

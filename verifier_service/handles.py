@@ -138,7 +138,8 @@ def import_demo_licences(
 
     Only licences that carry a status-list reference are copied: the registry tracks every
     licence's status, and the demo's status lists (``data/status/``, verified with the
-    signers of ``trust_store``) give each its current value. Runs in one registry write
+    signers of ``trust_store``) give each its current value; a licence no list vouches for
+    is left out rather than recorded as valid. Runs in one registry write
     transaction, so workers starting together import once.
     """
     if not codes.is_valid_region_code(region):
@@ -166,7 +167,7 @@ def import_demo_licences(
                     licence.status.uri, now, issuer=licence.issuer.code
                 ).get(licence.status.idx)
             except (EzhengzhaoError, ValueError, IndexError):
-                status = VALID
+                continue  # no list vouches for its status: a revoked licence must not turn valid
         rows.append((path.name, raw, sealed, status))
     if not rows:
         return 0

@@ -555,12 +555,10 @@ class TrustListLoader:
                     f"trust list issuer {trust_list.issuer!r} is not its signer "
                     f"{anchor.subject.common_name!r}",
                 )
-            scopes = self._scopes[anchor.der]
-            if not any(_within(scope, trust_list.region) for scope in scopes):
+            problem = _outside_scope(trust_list, self._scopes[anchor.der])
+            if problem is not None:
                 raise TrustListError(
-                    UNTRUSTED_ANCHOR,
-                    f"trust anchor {anchor.subject.common_name!r} signs lists for "
-                    f"{', '.join(scopes)} only, not for region {trust_list.region}",
+                    UNTRUSTED_ANCHOR, f"trust anchor {anchor.subject.common_name!r}: {problem}"
                 )
             if not keep_stale and self._stale(trust_list, now):
                 raise TrustListError(
@@ -859,6 +857,34 @@ def _scoped_anchors(
         if not isinstance(anchor, Certificate):
             raise ConfigurationError("trust list anchors must be Certificate objects")
         yield scope, anchor
+
+
+def _outside_scope(trust_list: TrustList, scopes: tuple[str, ...]) -> str | None:
+    """What of ``trust_list`` lies outside every scope of the anchor that signed it, or None.
+
+    A scoped anchor vouches only for authorities of its region: the list's region, each
+    entry's 统一社会信用代码 (registered in the scope, GB 32100 characters 3–8), and each
+    entry certificate's subject, which must name that very USCC — a certificate naming
+    another would let the anchor speak for that other authority (its status lists, say).
+    """
+    if NATIONAL_REGION in scopes:
+        return None
+    covering = [scope for scope in scopes if _within(scope, trust_list.region)]
+    if not covering:
+        return f"signs lists for {', '.join(scopes)} only, not for region {trust_list.region}"
+    for entry in trust_list.entries:
+        if not any(_within(scope, entry.uscc[2:8]) for scope in covering):
+            return (
+                f"signs lists for {', '.join(covering)} only, and {entry.uscc} ({entry.name}) "
+                "is registered elsewhere"
+            )
+        for certificate in entry.certificates:
+            if certificate.subject.serial_number != entry.uscc:
+                return (
+                    f"entry {entry.uscc} lists certificate {certificate.kid.hex()}, which names "
+                    f"{certificate.subject.serial_number or 'no 统一社会信用代码'}"
+                )
+    return None
 
 
 def _within(scope: str, region: str) -> bool:

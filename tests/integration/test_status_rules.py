@@ -228,7 +228,6 @@ def test_file_source_refuses_a_cached_list_past_exp(demo_domain: DemoDomain) -> 
         source.status_list(URI, created + timedelta(minutes=31))
 
 
-
 # -- who may speak for a licence's status -----------------------------------------------------
 
 
@@ -251,9 +250,7 @@ def test_a_list_signed_in_another_province_cannot_speak_for_a_licence(
     anhui = demo_domain.regions[1].authorities[0].credentials()
     shanghai = _authority(demo_domain)
     token = _signed_by(demo_domain, anhui, StatusList.new(1024))
-    source = FileStatusSource(
-        {URI: token}, certificates=[anhui.certificate, shanghai.certificate]
-    )
+    source = FileStatusSource({URI: token}, certificates=[anhui.certificate, shanghai.certificate])
     doc, qr = _issue(demo_domain, REVOKED, "SH2026STATUS0007")
     for result in _both(_verifier(demo_domain, status_source=source), doc, qr):
         assert result.status is Status.INDETERMINATE, result.reasons
@@ -296,6 +293,11 @@ class _UnboundSource:
         return StatusList.new(8)
 
 
+class _PositionalSource:
+    def status_list(self, uri: str, now: datetime, issuer: str | None = None, /) -> StatusList:
+        return StatusList.new(8)
+
+
 class _KeywordSource:
     def status_list(self, uri: str, now: datetime, **options: object) -> StatusList:
         return StatusList.new(8)
@@ -304,9 +306,12 @@ class _KeywordSource:
 def test_a_status_source_must_be_told_the_issuer(demo_domain: DemoDomain) -> None:
     with pytest.raises(ConfigurationError, match="issuer= keyword"):
         _verifier(demo_domain, status_source=_UnboundSource())  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="issuer= keyword"):
+        _verifier(demo_domain, status_source=_PositionalSource())  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="status_list"):
         _verifier(demo_domain, status_source=object())  # type: ignore[arg-type]
     _verifier(demo_domain, status_source=_KeywordSource())
+
 
 # -- mutual-recognition rules -----------------------------------------------------------------
 

@@ -388,6 +388,7 @@ def test_an_anchor_subdirectory_is_named_by_a_region(tmp_path: Path, demo_dir: P
             load_trust_directory(trust)
         (trust / "anchors" / name).rename(trust / "anchors" / "310000")
 
+
 def test_a_tampered_list_file_is_refused(tmp_path: Path, demo_dir: Path) -> None:
     trust = tmp_path / "trust"
     shutil.copytree(demo_dir / "trust", trust)

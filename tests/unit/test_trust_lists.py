@@ -683,13 +683,30 @@ def test_a_scoped_anchor_signs_lists_within_its_region_only() -> None:
 
 def test_a_national_list_needs_a_national_anchor() -> None:
     anchor = _anchor(SM2_SM3)[1]
-    national = _signed(
-        _list(region="000000", entries=[_entry(1, region="340100"), _entry(2)])
-    )
+    national = _signed(_list(region="000000", entries=[_entry(1, region="340100"), _entry(2)]))
     with pytest.raises(TrustListError) as exc:
         _scoped({"310000": [anchor]}).load(national)
     assert _reason(exc) == "trust_list_untrusted_anchor"
     assert _scoped([anchor]).load(national).region == "000000"
+
+
+def test_a_scoped_anchor_vouches_only_for_authorities_of_its_region() -> None:
+    anchor = _anchor(SM2_SM3)[1]
+    # 安徽's anchor lists an authority whose USCC was registered in 上海 (310115), under an
+    # 安徽 region: it would let 安徽's operator accept licences naming that 上海 USCC.
+    smuggled = _signed(_list(region="340000", entries=[_entry(1, region="340100")]))
+    with pytest.raises(TrustListError, match="registered elsewhere") as exc:
+        _scoped({"340000": [anchor]}).load(smuggled)
+    assert _reason(exc) == "trust_list_untrusted_anchor"
+    # An entry whose certificate names another USCC than the entry's own.
+    borrowed = _signed(_list(entries=[_entry(5)]))
+    assert _signer_cert(5 % 4).subject.serial_number != _uscc(5)
+    with pytest.raises(TrustListError, match="which names") as exc:
+        _scoped({"310000": [anchor]}).load(borrowed)
+    assert _reason(exc) == "trust_list_untrusted_anchor"
+    # A national anchor vouches for anyone, as before.
+    assert _scoped([anchor]).load(smuggled).region == "340000"
+    assert _scoped({"000000": [anchor]}).load(borrowed).region == "310000"
 
 
 def test_bad_anchor_scopes_are_refused() -> None:

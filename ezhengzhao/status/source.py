@@ -280,12 +280,12 @@ def speaks_for(signer: Certificate, issuer: str) -> bool:
         return False
     if code == issuer:
         return True
-    if not (codes.is_valid_uscc(code) and codes.is_valid_uscc(issuer)):
-        return False
     try:
-        return codes.province_of(code[2:8]).code == codes.province_of(issuer[2:8]).code
-    except CodeError:  # a national registration belongs to no province
+        signer_province = codes.province_of(codes.parse_uscc(code).region_code)
+        issuer_province = codes.province_of(codes.parse_uscc(issuer).region_code)
+    except CodeError:  # not a USCC, or a national registration (no province)
         return False
+    return signer_province == issuer_province
 
 
 def _is_web_prefix(prefix: object) -> bool:
